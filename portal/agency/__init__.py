@@ -1,0 +1,11 @@
+"""The agency's own pages: admins, supervisors and callers."""
+
+from flask import Blueprint
+
+from portal.auth.loader import guard_roles
+from portal.models import STAFF_ROLES
+
+bp = Blueprint("agency", __name__)
+guard_roles(bp, STAFF_ROLES)
+
+from portal.agency import views  # noqa: E402,F401

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from flask import render_template, request
+from jinja2_fragments.flask import render_block
+from sqlalchemy import func, select
+
+from portal import htmx
+from portal.extensions import db
+from portal.models import OPEN_STATUSES, Case, CaseStatus, Client, Debtor
+from portal.services import case_queries, ledger
+from portal.agency import bp
+
+
+@bp.get("/")
+def dashboard():
+    all_cases = select(Case)
+    counts = case_queries.status_counts(all_cases)
+    open_ids = select(Case.id).where(Case.status.in_(OPEN_STATUSES))
+    outstanding = ledger.total_outstanding(open_ids)
+    return render_template(
+        "agency/dashboard.html",
+        counts=counts,
+        open_count=sum(counts.get(str(s), 0) for s in OPEN_STATUSES),
+        total_count=sum(counts.values()),
+        outstanding=outstanding,
+        client_count=db.session.scalar(select(func.count(Client.id))),
+        debtor_count=db.session.scalar(select(func.count(Debtor.id))),
+    )
+
+
+@bp.get("/cases")
+def cases():
+    filters = case_queries.CaseFilters(
+        q=request.args.get("q", ""),
+        status=request.args.get("status", ""),
+        client_id=request.args.get("client", type=int),
+    )
+    page = db.paginate(case_queries.search(select(Case), filters), per_page=25, error_out=False)
+    context = {
+        "page": page,
+        "filters": filters,
+        "balances": ledger.balances(c.id for c in page.items),
+        "clients": db.session.scalars(select(Client).order_by(Client.name)).all(),
+        "statuses": list(CaseStatus),
+    }
+    if htmx.wants_fragment():
+        return render_block("agency/cases/index.html", "results", **context)
+    return render_template("agency/cases/index.html", **context)
+
+
+@bp.get("/cases/<int:case_id>")
+def case(case_id: int):
+    case = db.get_or_404(Case, case_id)
+    return render_template(
+        "agency/cases/show.html",
+        case=case,
+        balance=ledger.balance(case),
+        entries=ledger.entries(case),
+        events=case_queries.timeline(case),
+    )

@@ -1,0 +1,7 @@
+"""Sign-in for staff and client users: login, logout, password reset, language choice."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from portal.auth import views  # noqa: E402,F401

@@ -1,0 +1,39 @@
+"""Flask-Login wiring and the one guard each audience's blueprint installs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask import Blueprint, Flask, abort, g, redirect, request, url_for
+from flask_login import current_user
+
+from portal.extensions import db, login_manager
+from portal.models import Role, User
+
+
+def init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+
+def guard_roles(bp: Blueprint, roles: Iterable[Role]) -> None:
+    """Let only signed-in users with one of `roles` into any view of `bp`."""
+    allowed = frozenset(roles)
+
+    @bp.before_request
+    def require_role():
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        if current_user.role not in allowed:
+            abort(403)
+        g.preferred_language = current_user.language
+
+
+def home_for(user: User) -> str:
+    """Where a user lands after signing in."""
+    return url_for("client.dashboard") if user.role == Role.CLIENT else url_for("agency.dashboard")

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from portal.auth import bp
+from portal.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
+from portal.auth.loader import home_for
+from portal.extensions import db, limiter
+from portal.mail import send_templated
+from portal.services import accounts
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only follow a `next` that stays on this site."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/"):
+        return None
+    return target
+
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            db.session.commit()
+            session.pop("debtor_id", None)
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or home_for(user))
+        form.password.errors.append(_("That email address and password do not match."))
+        return render_template("auth/login.html", form=form), 422
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = accounts.find_by_email(form.email.data)
+        if user is not None and user.active:
+            link = url_for("auth.reset_password", token=accounts.reset_token(user), _external=True)
+            send_templated(user.email, _("Reset your password"), "auth/email/reset",
+                           user=user, link=link)
+        # The same answer whether or not the address is known: nothing to probe.
+        flash(_("If that address has an account, we have emailed a link to reset the password. "
+                "It works for one hour."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    user = accounts.user_for_reset_token(token)
+    if user is None:
+        flash(_("This reset link has expired or was already used. Ask for a new one."), "error")
+        return redirect(url_for("auth.forgot_password"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        accounts.set_password(user, form.password.data)
+        db.session.commit()
+        flash(_("Your password is changed. You can sign in with it now."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form)
+
+
+@bp.post("/language/<code>")
+def set_language(code: str):
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+    return redirect(_safe_next(request.form.get("next")) or url_for("auth.index"))

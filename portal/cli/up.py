@@ -1,0 +1,6 @@
+import click
+
+
+@click.command("up")
+def up_command() -> None:
+    """Placeholder replaced below."""

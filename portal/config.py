@@ -1,0 +1,128 @@
+"""Settings, read from the environment.
+
+Each class is a complete configuration; `create_app` picks one by `PORTAL_ENV`
+(development by default). Production refuses to start without its secrets.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("PORTAL_INSTANCE_PATH", ROOT / "instance"))
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return (_env(name, "1" if default else "0") or "").lower() in {"1", "true", "yes", "on"}
+
+
+def database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain postgresql:// URLs (psycopg2 is not installed)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    """Shared defaults. Every value can be overridden from the environment."""
+
+    SECRET_KEY = _env("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = database_url(
+        _env("DATABASE_URL", f"sqlite:///{INSTANCE / 'portal.sqlite3'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Unset means "start an embedded Redis" (see portal.queue); tests set their own.
+    REDIS_URL = _env("REDIS_URL")
+    QUEUE_NAMES = ("default", "dunning", "calls", "reports", "imports", "mail", "housekeeping")
+
+    MAIL_SERVER = _env("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = _env_int("MAIL_PORT", 8025)
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = _env("MAIL_USERNAME")
+    MAIL_PASSWORD = _env("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Incasso Portal <noreply@portal.localhost>")
+    # Where the embedded SMTP sink writes messages in development.
+    MAIL_OUTBOX = _env("MAIL_OUTBOX", str(INSTANCE / "outbox"))
+
+    PAYMENT_PROVIDER = _env("PAYMENT_PROVIDER", "sandbox")
+    AGENCY_NAME = _env("AGENCY_NAME", "Incasso Noord B.V.")
+    AGENCY_TIMEZONE = _env("AGENCY_TIMEZONE", "Europe/Amsterdam")
+    JURISDICTION = _env("JURISDICTION", "NL")
+    PUBLIC_URL = _env("PUBLIC_URL", "http://127.0.0.1:5000")
+
+    BABEL_DEFAULT_LOCALE = "nl"
+    BABEL_DEFAULT_TIMEZONE = AGENCY_TIMEZONE
+    LANGUAGES = ("nl", "en")
+    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "portal" / "translations")
+
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+    DEBTOR_RATE_LIMIT = _env("DEBTOR_RATE_LIMIT", "20 per minute")
+
+    PASSWORD_RESET_MAX_AGE = _env_int("PASSWORD_RESET_MAX_AGE", 3600)
+    DEBTOR_LINK_MAX_AGE = _env_int("DEBTOR_LINK_MAX_AGE", 30 * 24 * 3600)
+    DEBTOR_MAX_FAILED_CODES = 5
+    DEBTOR_LOCK_MINUTES = 15
+    # Access codes are random (40 bits) and locked after five misses, so a
+    # cheaper scrypt than for passwords keeps letter batches fast.
+    ACCESS_CODE_HASH_METHOD = _env("ACCESS_CODE_HASH_METHOD", "scrypt:16384:8:1")
+    PASSWORD_HASH_METHOD = _env("PASSWORD_HASH_METHOD", "scrypt")
+
+    CASES_PER_PAGE = 25
+
+
+class DevelopmentConfig(Config):
+    # A fixed development key keeps sessions across restarts; it is never used
+    # in production (see ProductionConfig.check).
+    SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-only-not-secret"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    RATELIMIT_ENABLED = False
+    SERVER_NAME = "portal.test"
+    ACCESS_CODE_HASH_METHOD = "scrypt:1024:8:1"
+    PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
+    MAIL_OUTBOX = None
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+    @classmethod
+    def check(cls) -> None:
+        missing = [
+            name
+            for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_SERVER")
+            if not _env(name)
+        ]
+        if missing:
+            raise RuntimeError(f"Production needs these environment variables: {', '.join(missing)}")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,30 @@
+"""The debtor's pages under /pay: one debtor per session, never anyone else's case."""
+
+from flask import Blueprint, g, redirect, request, session, url_for
+
+from portal.extensions import db
+from portal.models import Debtor
+
+bp = Blueprint("debtor", __name__)
+
+PUBLIC_ENDPOINTS = frozenset({"debtor.sign_in", "debtor.link"})
+
+
+@bp.before_request
+def require_debtor():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    debtor_id = session.get("debtor_id")
+    debtor = db.session.get(Debtor, debtor_id) if debtor_id else None
+    if debtor is None:
+        session.pop("debtor_id", None)
+        return redirect(url_for("debtor.sign_in"))
+    g.debtor = debtor
+    g.preferred_language = debtor.language
+    return None
+
+
+
+
+
+from portal.debtor import views  # noqa: E402,F401

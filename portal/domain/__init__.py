@@ -1,0 +1,1 @@
+"""Pure rules: money, law, deadlines. No Flask, no SQLAlchemy."""

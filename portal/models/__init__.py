@@ -1,0 +1,40 @@
+"""All models, importable from one place (Alembic and the services use this)."""
+
+from portal.models.audit import ActorKind, AuditEvent
+from portal.models.base import Base, utcnow
+from portal.models.case import OPEN_STATUSES, Case, CaseStatus, Invoice, ReferenceCounter
+from portal.models.client import Client
+from portal.models.debtor import Debtor, DebtorKind
+from portal.models.ledger import (
+    ALLOCATION_ORDER,
+    Bucket,
+    EntryCause,
+    LedgerEntry,
+    LedgerIsAppendOnly,
+)
+from portal.models.rates import InterestRate
+from portal.models.user import STAFF_ROLES, Role, User
+
+__all__ = [
+    "ALLOCATION_ORDER",
+    "OPEN_STATUSES",
+    "STAFF_ROLES",
+    "ActorKind",
+    "AuditEvent",
+    "Base",
+    "Bucket",
+    "Case",
+    "CaseStatus",
+    "Client",
+    "Debtor",
+    "DebtorKind",
+    "EntryCause",
+    "InterestRate",
+    "Invoice",
+    "LedgerEntry",
+    "LedgerIsAppendOnly",
+    "ReferenceCounter",
+    "Role",
+    "User",
+    "utcnow",
+]

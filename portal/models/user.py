@@ -1,0 +1,56 @@
+"""Staff and client users; debtors sign in differently (see portal.services.debtor_access)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, StrEnum, enum_type, utcnow
+from portal.models.client import Client
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    CALLER = "caller"
+    CLIENT = "client"
+
+
+STAFF_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.CALLER})
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        # A client user belongs to exactly one client; staff to none.
+        CheckConstraint(
+            "(role = 'client') = (client_id IS NOT NULL)", name="client_user_has_client"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(enum_type(Role))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    language: Mapped[str] = mapped_column(String(5), default="nl")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    client: Mapped[Client | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"

@@ -1,0 +1,1 @@
+"""Use cases. Each flushes, never commits, and writes the audit trail; the caller commits once."""

@@ -1,0 +1,56 @@
+"""Template filters and globals shared by every audience's pages, letters and reports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import Flask, current_app
+from flask_babel import format_currency, format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+
+STATUS_LABELS = {
+    "new": _l("New"),
+    "active": _l("In collection"),
+    "promised": _l("Promise to pay"),
+    "arrangement": _l("Payment plan"),
+    "disputed": _l("Disputed"),
+    "on_hold": _l("On hold"),
+    "legal": _l("Legal"),
+    "paid": _l("Paid"),
+    "closed": _l("Closed"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+
+def status_label(status: object) -> str:
+    return str(STATUS_LABELS.get(str(status), status))
+
+
+def money(cents: int | None, currency: str = "EUR") -> str:
+    """Cents as the reader's language writes money: € 1.234,56 or €1,234.56."""
+    if cents is None:
+        return ""
+    return format_currency(Decimal(cents) / 100, currency)
+
+
+def day(value: date | datetime | None, style: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_datetime(value, style)
+    return format_date(value, style)
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(money)
+    app.add_template_filter(day)
+    app.add_template_global(status_label)
+
+    @app.context_processor
+    def portal_globals() -> dict:
+        return {
+            "agency_name": current_app.config["AGENCY_NAME"],
+            "current_locale": str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
+            "languages": current_app.config["LANGUAGES"],
+        }

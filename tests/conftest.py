@@ -1,0 +1,114 @@
+"""Fixtures: the app from the factory, a fresh database per test, real SMTP, factories, sign-in."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import date
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message as MessageHandler
+
+from flask.testing import FlaskClient
+
+from portal import create_app
+from portal.extensions import db
+from tests import factories
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+class _Inbox(MessageHandler):
+    """Collects every message the app sends over SMTP."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list = []
+
+    def handle_message(self, message) -> None:
+        self.messages.append(message)
+
+
+class FreshContextClient(FlaskClient):
+    """Each request runs in its own app context, as in production: its own `g` (so no signed-in
+    user leaks between requests) and its own database session (so a view that forgets to
+    commit fails its test)."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture
+def outbox(smtp_server):
+    """The messages sent to the test SMTP server during this test."""
+    smtp_server.handler.messages.clear()
+    return smtp_server.handler.messages
+
+
+@pytest.fixture
+def app(tmp_path, smtp_server):
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": smtp_server.port,
+            "REDIS_URL": None,
+        }
+    )
+    app.test_client_class = FreshContextClient
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make(app):
+    """Factories for records: make.client(), make.user(...), make.case(...)."""
+    return factories.Factory()
+
+
+@pytest.fixture
+def login(client):
+    """Sign a user in through the session (the auth tests sign in through the form)."""
+
+    def _login(user, test_client=None):
+        factories.sign_in_session(test_client or client, user)
+        return user
+
+    return _login
+
+
+@pytest.fixture
+def today() -> date:
+    return date(2026, 3, 2)
