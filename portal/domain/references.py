@@ -1,29 +1,61 @@
-"""Case references (K-2026-000123) and the access codes printed on letters."""
+"""Case references and debtor access codes, as printed on letters and typed back by debtors."""
 
 from __future__ import annotations
 
 import re
 import secrets
 
-_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-_REFERENCE = re.compile(r"^\s*K\s*-?\s*(\d{4})\s*-?\s*(\d{1,9})\s*$", re.IGNORECASE)
+REFERENCE_PREFIX = "K"
+# No 0/O, 1/I/L: a code read off paper must not be mistyped.
+ACCESS_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+ACCESS_CODE_LENGTH = 8
+
+# After normalising: K, a four-digit year, the number; the dashes are optional. Nine digits
+# is far beyond any year's cases and stops a pasted wall of digits from reaching int().
+_REFERENCE = re.compile(r"K-?(\d{4})-?(\d{1,9})")
+# Debtors copy from PDFs and word processors, which turn '-' into these.
+_DASHES = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
+                         "\u2014": "-", "\u2212": "-"})
 
 
 def case_reference(year: int, number: int) -> str:
-    return f"K-{year}-{number:06d}"
+    """Format a case reference: case_reference(2026, 123) == "K-2026-000123".
+
+    The number is padded to six digits and simply grows longer past 999999, never truncated.
+    """
+    if not 1000 <= year <= 9999:
+        raise ValueError(f"year must have four digits, got {year}")
+    if number < 1:
+        raise ValueError(f"case number must be positive, got {number}")
+    return f"{REFERENCE_PREFIX}-{year}-{number:06d}"
 
 
-def parse_case_reference(text: str) -> tuple[int, int] | None:
-    match = _REFERENCE.match(text or "")
-    if not match:
+def parse_case_reference(text: str | None) -> tuple[int, int] | None:
+    """(year, number) from a reference as a debtor might type it, or None if it is not one.
+
+    Accepts lower case, spaces anywhere, missing dashes and missing zero padding:
+    "k 2026 123", "K2026000123" and "K-2026-000123" all give (2026, 123).
+    """
+    compact = "".join((text or "").translate(_DASHES).split()).upper()
+    match = _REFERENCE.fullmatch(compact)
+    if match is None:
         return None
-    return int(match.group(1)), int(match.group(2))
+    year, number = int(match[1]), int(match[2])
+    if year < 1000 or number < 1:
+        return None
+    return year, number
 
 
 def new_access_code() -> str:
-    code = "".join(secrets.choice(_ALPHABET) for _ in range(8))
-    return f"{code[:4]}-{code[4:]}"
+    """A fresh random access code formatted for printing, like "ABCD-EFGH".
+
+    Store and compare it through `normalise_access_code`, which drops the dash.
+    """
+    chars = "".join(secrets.choice(ACCESS_CODE_ALPHABET) for _ in range(ACCESS_CODE_LENGTH))
+    half = ACCESS_CODE_LENGTH // 2
+    return f"{chars[:half]}-{chars[half:]}"
 
 
-def normalise_access_code(text: str) -> str:
-    return re.sub(r"[\s-]", "", text or "").upper()
+def normalise_access_code(text: str | None) -> str:
+    """The code as compared: upper case, without spaces or dashes ("abcd-efgh" -> "ABCDEFGH")."""
+    return "".join((text or "").translate(_DASHES).split()).replace("-", "").upper()
