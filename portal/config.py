@@ -84,7 +84,7 @@ class Config:
     # Access codes are random (40 bits) and locked after five misses, so a
     # cheaper scrypt than for passwords keeps letter batches fast.
     ACCESS_CODE_HASH_METHOD = _env("ACCESS_CODE_HASH_METHOD", "scrypt:16384:8:1")
-    PASSWORD_HASH_METHOD = _env("PASSWORD_HASH_METHOD", "scrypt")
+    PASSWORD_HASH_METHOD = _env("PASSWORD_HASH_METHOD", "scrypt")  # noqa: S105 (a method name)
 
     CASES_PER_PAGE = 25
 
@@ -102,7 +102,7 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     SERVER_NAME = "portal.test"
     ACCESS_CODE_HASH_METHOD = "scrypt:1024:8:1"
-    PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
+    PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # noqa: S105
     MAIL_OUTBOX = None
 
 
@@ -118,7 +118,8 @@ class ProductionConfig(Config):
             if not _env(name)
         ]
         if missing:
-            raise RuntimeError(f"Production needs these environment variables: {', '.join(missing)}")
+            names = ", ".join(missing)
+            raise RuntimeError(f"Production needs these environment variables: {names}")
 
 
 CONFIGS = {

@@ -9,7 +9,6 @@ from datetime import date
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message as MessageHandler
-
 from flask.testing import FlaskClient
 
 from portal import create_app

@@ -52,7 +52,8 @@ def interest_rates():
                 user=current_user,
             )
         except ValueError:
-            form.valid_from.errors.append(_("A rate of this kind from this date was already added."))
+            message = _("A rate of this kind from this date was already added.")
+            form.valid_from.errors.append(message)
         else:
             db.session.commit()
             flash(_("The rate is saved; interest from that date on uses it."), "success")

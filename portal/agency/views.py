@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from jinja2_fragments.flask import render_block
 from sqlalchemy import func, select
 
 from portal import htmx
+from portal.agency import bp
 from portal.extensions import db
 from portal.models import OPEN_STATUSES, Case, CaseStatus, Client, Debtor
 from portal.services import case_queries, ledger
-from portal.agency import bp
 
 
 @bp.get("/")
@@ -35,7 +35,11 @@ def cases():
         status=request.args.get("status", ""),
         client_id=request.args.get("client", type=int),
     )
-    page = db.paginate(case_queries.search(select(Case), filters), per_page=25, error_out=False)
+    page = db.paginate(
+        case_queries.search(select(Case), filters),
+        per_page=current_app.config["CASES_PER_PAGE"],
+        error_out=False,
+    )
     context = {
         "page": page,
         "filters": filters,

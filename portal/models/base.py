@@ -1,9 +1,10 @@
-"""The declarative base: a naming convention so Alembic names constraints the same way everywhere."""
+"""The declarative base, with a naming convention so Alembic names constraints the same way."""
 
 from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from enum import StrEnum  # noqa: F401  (the models' enums are stored by value)
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
@@ -38,13 +39,6 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class StrEnum(str, enum.Enum):
-    """An enum stored by its value, readable in the database and in templates."""
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class Base(DeclarativeBase):

@@ -53,4 +53,5 @@ def timeline(case: Case, *, client_view: bool = False) -> list[AuditEvent]:
     stmt = select(AuditEvent).where(AuditEvent.case_id == case.id)
     if client_view:
         stmt = stmt.where(AuditEvent.client_visible.is_(True))
-    return list(db.session.scalars(stmt.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())))
+    stmt = stmt.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    return list(db.session.scalars(stmt))

@@ -14,9 +14,8 @@ from portal.services import audit
 
 
 def added_rates() -> list[InterestRate]:
-    return list(
-        db.session.scalars(select(InterestRate).order_by(InterestRate.kind, InterestRate.valid_from))
-    )
+    stmt = select(InterestRate).order_by(InterestRate.kind, InterestRate.valid_from)
+    return list(db.session.scalars(stmt))
 
 
 def rate_table() -> RateTable:
