@@ -41,6 +41,9 @@ OPEN_STATUSES = frozenset(
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
+        # Case lists are ordered newest first, for the agency and for each client.
+        Index("ix_cases_opened_on_id", "opened_on", "id"),
+        Index("ix_cases_client_id_opened_on", "client_id", "opened_on", "id"),
         Index("ix_cases_client_id_status", "client_id", "status"),
         Index("ix_cases_status_opened_on", "status", "opened_on"),
     )

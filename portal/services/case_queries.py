@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from portal.domain.references import case_reference, parse_case_reference
@@ -24,15 +24,7 @@ def search(stmt: Select, filters: CaseFilters) -> Select:
     stmt = stmt.join(Case.debtor).options(contains_eager(Case.debtor), joinedload(Case.client))
     text = filters.q.strip()
     if text:
-        parsed = parse_case_reference(text)
-        like = f"%{text.lower()}%"
-        invoice_match = select(Invoice.case_id).where(func.lower(Invoice.number).like(like))
-        conditions = [func.lower(Debtor.name).like(like), Case.id.in_(invoice_match)]
-        if parsed is not None:
-            conditions.append(Case.reference == case_reference(*parsed))
-        else:
-            conditions.append(func.lower(Case.reference).like(like))
-        stmt = stmt.where(or_(*conditions))
+        stmt = stmt.where(_text_match(text))
     if filters.status == "open":
         stmt = stmt.where(Case.status.in_(OPEN_STATUSES))
     elif filters.status in CaseStatus._value2member_map_:
@@ -40,6 +32,22 @@ def search(stmt: Select, filters: CaseFilters) -> Select:
     if filters.client_id:
         stmt = stmt.where(Case.client_id == filters.client_id)
     return stmt.order_by(Case.opened_on.desc(), Case.id.desc())
+
+
+def _text_match(text: str):
+    """A typed reference or an exact invoice number finds its case; anything else a name part.
+
+    The first two use an index; only the name part scans the debtors.
+    """
+    parsed = parse_case_reference(text)
+    if parsed is not None:
+        return Case.reference == case_reference(*parsed)
+    by_invoice = db.session.scalars(
+        select(Invoice.case_id).where(Invoice.number.in_({text, text.upper()}))
+    ).all()
+    if by_invoice:
+        return Case.id.in_(by_invoice)
+    return func.lower(Debtor.name).contains(text.lower(), autoescape=True)
 
 
 def status_counts(stmt: Select) -> dict[str, int]:
