@@ -17,6 +17,26 @@ from tests import factories
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+# CI lists the tiers that must run: a skipped test of such a tier fails instead.
+REQUIRED_TIERS = {t.strip() for t in os.environ.get("REQUIRE_TIERS", "").split(",") if t.strip()}
+TIERS = ("postgres", "redis", "browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    found = {t for item in items for t in TIERS if item.get_closest_marker(t)}
+    if missing := REQUIRED_TIERS - found:
+        names = ", ".join(sorted(missing))
+        raise pytest.UsageError(f"REQUIRE_TIERS: no tests collected for {names}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    tier = next((t for t in TIERS if item.get_closest_marker(t)), None)
+    if report.skipped and tier in REQUIRED_TIERS and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"{tier} tier required (REQUIRE_TIERS) but skipped: {report.longrepr}"
+    return report
 
 
 class _Inbox(MessageHandler):

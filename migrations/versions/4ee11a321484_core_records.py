@@ -29,6 +29,9 @@ LEDGER_GUARD = {
         "BEGIN RAISE EXCEPTION 'ledger entries are append-only'; END $$ LANGUAGE plpgsql",
         "CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON ledger_entries "
         "FOR EACH ROW EXECUTE FUNCTION ledger_entries_refuse_change()",
+        # Row triggers do not fire on TRUNCATE (nor on TRUNCATE cases CASCADE).
+        "CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries "
+        "FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_refuse_change()",
     ],
 }
 LEDGER_GUARD_DROP = {
@@ -37,6 +40,7 @@ LEDGER_GUARD_DROP = {
         "DROP TRIGGER IF EXISTS ledger_entries_no_delete",
     ],
     "postgresql": [
+        "DROP TRIGGER IF EXISTS ledger_entries_no_truncate ON ledger_entries",
         "DROP TRIGGER IF EXISTS ledger_entries_append_only ON ledger_entries",
         "DROP FUNCTION IF EXISTS ledger_entries_refuse_change()",
     ],

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, event
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from portal.models.base import Base, StrEnum, enum_type, utcnow
 from portal.models.case import Case, Invoice
@@ -74,3 +74,10 @@ def _refuse_update(mapper, connection, target) -> None:
 @event.listens_for(LedgerEntry, "before_delete")
 def _refuse_delete(mapper, connection, target) -> None:
     raise LedgerIsAppendOnly("ledger entries are never deleted; book a correction instead")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_change(state: ORMExecuteState) -> None:
+    # `session.execute(update(LedgerEntry))` and `delete(...)` skip the per-object events above.
+    if (state.is_update or state.is_delete) and LedgerEntry.__mapper__ in state.all_mappers:
+        raise LedgerIsAppendOnly("ledger entries are never changed or deleted, not even in bulk")

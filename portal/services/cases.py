@@ -12,8 +12,17 @@ from werkzeug.security import generate_password_hash
 
 from portal.domain.references import case_reference, new_access_code, normalise_access_code
 from portal.extensions import db
-from portal.models import Bucket, Case, CaseStatus, Client, Debtor, EntryCause, ReferenceCounter
-from portal.models import Invoice, User
+from portal.models import (
+    Bucket,
+    Case,
+    CaseStatus,
+    Client,
+    Debtor,
+    EntryCause,
+    Invoice,
+    ReferenceCounter,
+    User,
+)
 from portal.services import audit, ledger
 
 

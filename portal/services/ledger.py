@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import case as sql_case
 from sqlalchemy import Select, func, select
+from sqlalchemy import case as sql_case
 
 from portal.extensions import db
 from portal.models import Bucket, Case, EntryCause, Invoice, LedgerEntry, User
@@ -17,9 +17,10 @@ from portal.models import Bucket, Case, EntryCause, Invoice, LedgerEntry, User
 class Balance:
     """A case's money in cents, summed from its ledger entries.
 
-    `charged` is what each bucket was charged (claims, interest, costs, less credit notes and
-    corrections); `remaining` is what each bucket still stands at after payments; `paid` is the
-    payments received. total = sum(charged) - paid = sum(remaining).
+    `charged` is what each bucket was charged (claims, interest, costs, less credit notes,
+    write-offs and corrections: every entry but payments); `remaining` is what each bucket still
+    stands at after payments; `paid` is the payments received.
+    total = sum(charged) - paid = sum(remaining).
     """
 
     charged: dict[Bucket, int] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""The browser tier: one journey per audience in headless Chromium against a live server."""
