@@ -89,6 +89,7 @@ def app(tmp_path, smtp_server):
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": smtp_server.port,
+            "MAIL_SUPPRESS_SEND": False,  # mail really goes over SMTP to the test server
             "REDIS_URL": None,
         }
     )

@@ -28,7 +28,9 @@ def guard_roles(bp: Blueprint, roles: Iterable[Role]) -> None:
     @bp.before_request
     def require_role():
         if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
+            # full_path ends in a bare "?" when there is no query string.
+            here = request.full_path if request.query_string else request.path
+            return redirect(url_for("auth.login", next=here))
         if current_user.role not in allowed:
             abort(403)
         g.preferred_language = current_user.language

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
 
 from portal.auth import bp
 from portal.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
@@ -20,12 +21,30 @@ def _login_limit() -> str:
 
 def _safe_next(target: str | None) -> str | None:
     """Only follow a `next` that stays on this site."""
-    if not target:
+    if not target or not target.startswith("/"):
+        return None
+    # Browsers read a backslash as a slash and drop tabs and newlines, so "/<backslash>evil"
+    # and "/<tab>/evil" both become "//evil": another site.
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/"):
+    if parts.scheme or parts.netloc or target.startswith("//"):
         return None
     return target
+
+
+def _public_link(endpoint: str, **values: str) -> str:
+    """An absolute link for an email, on PUBLIC_URL.
+
+    Not `_external=True`: that takes the host from the request's Host header, which the
+    sender chooses, and would mail the victim a reset link to the sender's own site.
+    """
+    return current_app.config["PUBLIC_URL"].rstrip("/") + url_for(endpoint, **values)
+
+
+def _form_status(form: FlaskForm) -> int:
+    """A form sent back with errors answers 422; a first view of it 200."""
+    return 422 if form.is_submitted() else 200
 
 
 @bp.get("/")
@@ -48,7 +67,7 @@ def login():
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
         form.password.errors.append(_("That email address and password do not match."))
         return render_template("auth/login.html", form=form), 422
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form), _form_status(form)
 
 
 @bp.post("/logout")
@@ -66,14 +85,14 @@ def forgot_password():
     if form.validate_on_submit():
         user = accounts.find_by_email(form.email.data)
         if user is not None and user.active:
-            link = url_for("auth.reset_password", token=accounts.reset_token(user), _external=True)
+            link = _public_link("auth.reset_password", token=accounts.reset_token(user))
             send_templated(user.email, _("Reset your password"), "auth/email/reset",
                            user=user, link=link)
         # The same answer whether or not the address is known: nothing to probe.
         flash(_("If that address has an account, we have emailed a link to reset the password. "
                 "It works for one hour."), "info")
         return redirect(url_for("auth.login"))
-    return render_template("auth/forgot.html", form=form)
+    return render_template("auth/forgot.html", form=form), _form_status(form)
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
@@ -88,7 +107,7 @@ def reset_password(token: str):
         db.session.commit()
         flash(_("Your password is changed. You can sign in with it now."), "success")
         return redirect(url_for("auth.login"))
-    return render_template("auth/reset.html", form=form)
+    return render_template("auth/reset.html", form=form), _form_status(form)
 
 
 @bp.post("/language/<code>")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, current_app, render_template, request
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from sqlalchemy import select
@@ -43,7 +43,11 @@ def cases():
     filters = case_queries.CaseFilters(
         q=request.args.get("q", ""), status=request.args.get("status", "")
     )
-    page = db.paginate(case_queries.search(scoped_cases(), filters), per_page=25, error_out=False)
+    page = db.paginate(
+        case_queries.search(scoped_cases(), filters),
+        per_page=current_app.config["CASES_PER_PAGE"],
+        error_out=False,
+    )
     context = {
         "page": page,
         "filters": filters,

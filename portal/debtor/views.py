@@ -36,13 +36,15 @@ def sign_in():
             return redirect(url_for("debtor.overview"))
         if result.locked:
             message = _("Too many wrong codes. For your safety this reference is locked for "
-                        "15 minutes. Please try again later, or call us.")
+                        "%(minutes)s minutes. Please try again later, or call us.",
+                        minutes=current_app.config["DEBTOR_LOCK_MINUTES"])
         else:
             message = _("We could not find that combination of reference and access code. "
                         "Please check both against your letter.")
         form.code.errors.append(message)
         return render_template("debtor/sign_in.html", form=form), 422
-    return render_template("debtor/sign_in.html", form=form)
+    # A form sent back with missing fields answers 422 too; a first view 200.
+    return render_template("debtor/sign_in.html", form=form), 422 if form.is_submitted() else 200
 
 
 @bp.get("/l/<token>")

@@ -1,7 +1,8 @@
-"""The schedule for `rq cron portal.jobs.cron` (RQ's built-in cron scheduler).
+"""The schedule for `rq cron portal.jobs.cron --url $REDIS_URL` (RQ's built-in cron scheduler).
 
 Times are in the scheduler's local time zone; `flask up` and production run it with
-TZ set to AGENCY_TIMEZONE. The scheduler only enqueues: workers run the jobs.
+TZ set to AGENCY_TIMEZONE. The scheduler only enqueues (it builds no app and opens no
+database): `worker.py` runs the jobs, each in its own app context.
 """
 
 from rq import cron

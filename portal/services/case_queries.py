@@ -24,7 +24,7 @@ def search(stmt: Select, filters: CaseFilters) -> Select:
     stmt = stmt.join(Case.debtor).options(contains_eager(Case.debtor), joinedload(Case.client))
     text = filters.q.strip()
     if text:
-        stmt = stmt.where(_text_match(text))
+        stmt = stmt.where(_text_match(text, scope=stmt))
     if filters.status == "open":
         stmt = stmt.where(Case.status.in_(OPEN_STATUSES))
     elif filters.status in CaseStatus._value2member_map_:
@@ -34,7 +34,7 @@ def search(stmt: Select, filters: CaseFilters) -> Select:
     return stmt.order_by(Case.opened_on.desc(), Case.id.desc())
 
 
-def _text_match(text: str):
+def _text_match(text: str, *, scope: Select):
     """A typed reference or an exact invoice number finds its case; anything else a name part.
 
     The first two use an index; only the name part scans the debtors.
@@ -42,8 +42,12 @@ def _text_match(text: str):
     parsed = parse_case_reference(text)
     if parsed is not None:
         return Case.reference == case_reference(*parsed)
+    # Only within the caller's scope: another client's invoice numbers must not steer the search.
+    in_scope = scope.with_only_columns(Case.id).order_by(None)
     by_invoice = db.session.scalars(
-        select(Invoice.case_id).where(Invoice.number.in_({text, text.upper()}))
+        select(Invoice.case_id).where(
+            Invoice.number.in_({text, text.upper()}), Invoice.case_id.in_(in_scope)
+        )
     ).all()
     if by_invoice:
         return Case.id.in_(by_invoice)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from portal.domain.references import normalise_access_code, parse_case_reference
 from portal.domain.references import case_reference as format_reference
+from portal.domain.references import normalise_access_code, parse_case_reference
 from portal.extensions import db
 from portal.models import Case, utcnow
 from portal.services import audit
@@ -41,6 +41,9 @@ def sign_in(reference_text: str, code_text: str) -> SignInResult:
         return SignInResult()
     now = utcnow()
     if case.locked_until is not None and case.locked_until > now:
+        # Still recorded: someone trying during a lock is worth a look.
+        audit.record("debtor.refused_locked", "Sign-in refused: the reference is locked",
+                     case=case, client_visible=False)
         return SignInResult(locked=True)
     if check_password_hash(case.access_code_hash, normalise_access_code(code_text)):
         case.failed_code_attempts = 0
@@ -51,9 +54,12 @@ def sign_in(reference_text: str, code_text: str) -> SignInResult:
     return SignInResult(locked=_count_failure(case, now))
 
 
-def _count_failure(case: Case, now) -> bool:
+def _count_failure(case: Case, now: datetime) -> bool:
+    """Count a wrong code; the last allowed miss locks the reference (True when it did)."""
     config = current_app.config
     case.failed_code_attempts += 1
+    audit.record("debtor.wrong_code", "Wrong access code entered", case=case,
+                 client_visible=False, attempt=case.failed_code_attempts)
     if case.failed_code_attempts < config["DEBTOR_MAX_FAILED_CODES"]:
         return False
     case.failed_code_attempts = 0

@@ -1,0 +1,412 @@
+"""Who may open what, and signing in: the form, `next`, logout, throttling, reset, CSRF.
+
+The sign-in tests go through the real form (with its CSRF token); the access matrix signs
+in through the session, as the other tests do.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from itsdangerous import TimestampSigner
+
+from portal import create_app
+from portal.extensions import db
+from portal.models import Role
+from tests.conftest import FreshContextClient
+from tests.factories import PASSWORD
+
+ROLES = {"admin": Role.ADMIN, "supervisor": Role.SUPERVISOR, "caller": Role.CALLER,
+         "client": Role.CLIENT}
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def flashes(html: str) -> list[str]:
+    return re.findall(r'<p class="flash[^"]*">(.*?)</p>', html, re.S)
+
+
+def sign_in(test_client, email: str, password: str, next_url: str | None = None):
+    """Fill in and send the sign-in form, as a browser would."""
+    token = csrf_token(test_client.get("/login").text)
+    url = "/login" if next_url is None else "/login?" + urlencode({"next": next_url})
+    return test_client.post(url, data={"email": email, "password": password,
+                                       "csrf_token": token})
+
+
+def session_keys(test_client) -> set[str]:
+    with test_client.session_transaction() as session:
+        return set(session)
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """Read messages in English: the source language, so no catalogue can change them."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
+# -- the access matrix --------------------------------------------------------------------
+
+LOGIN, PAY = "login", "pay"  # a redirect to the staff sign-in, or to the debtor's
+VISITORS = ("admin", "supervisor", "caller", "client", "debtor", "anonymous")
+PAGES = {
+    # page                             admin supervisor caller client debtor anonymous
+    "/agency/":                        (200, 200, 200, 403, LOGIN, LOGIN),
+    "/agency/cases":                   (200, 200, 200, 403, LOGIN, LOGIN),
+    "/agency/cases/{case}":            (200, 200, 200, 403, LOGIN, LOGIN),
+    "/agency/settings/interest-rates": (200, 403, 403, 403, LOGIN, LOGIN),
+    "/client/":                        (403, 403, 403, 200, LOGIN, LOGIN),
+    "/client/cases":                   (403, 403, 403, 200, LOGIN, LOGIN),
+    "/client/cases/{case}":            (403, 403, 403, 200, LOGIN, LOGIN),
+    "/pay/cases":                      (PAY, PAY, PAY, PAY, 200, PAY),
+    "/pay/cases/{case}":               (PAY, PAY, PAY, PAY, 200, PAY),
+}
+MATRIX = [
+    (visitor, path, outcome)
+    for path, outcomes in PAGES.items()
+    for visitor, outcome in zip(VISITORS, outcomes, strict=True)
+]
+# Pages anyone may open: sign-in, password reset, the debtor's ways in, static files.
+PUBLIC_ENDPOINTS = {"static", "auth.index", "auth.login", "auth.forgot_password",
+                    "auth.reset_password", "debtor.sign_in", "debtor.link"}
+
+
+def test_every_page_is_in_the_matrix(app):
+    """A new page must say who may open it: add it to the matrix or to the public list."""
+    guarded = {
+        re.sub(r"<[^>]+>", "{case}", rule.rule)
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods and rule.endpoint not in PUBLIC_ENDPOINTS
+    }
+    assert guarded == set(PAGES)
+
+
+@pytest.fixture
+def visitor(client, make, login):
+    """Sign the test client in as a role; the one case every allowed role may see."""
+
+    def _visitor(role: str) -> int:
+        case, _ = make.case()
+        if role in ROLES:
+            user = make.user(ROLES[role], client=case.client if role == "client" else None)
+        db.session.commit()
+        if role in ROLES:
+            login(user)
+        elif role == "debtor":
+            with client.session_transaction() as session:
+                session["debtor_id"] = case.debtor_id
+        return case.id
+
+    return _visitor
+
+
+@pytest.mark.parametrize(("role", "path", "outcome"), MATRIX)
+def test_access_matrix(client, visitor, role, path, outcome):
+    url = path.format(case=visitor(role))
+    response = client.get(url)
+    if outcome == LOGIN:
+        assert response.status_code == 302
+        location = urlsplit(response.headers["Location"])
+        assert location.path == "/login"
+        assert parse_qs(location.query)["next"] == [url]
+    elif outcome == PAY:
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/pay/"
+    else:
+        assert response.status_code == outcome
+
+
+def test_a_deactivated_user_is_signed_out_on_the_next_request(client, make):
+    user = make.user(Role.ADMIN)
+    db.session.commit()
+    assert sign_in(client, user.email, PASSWORD).status_code == 302
+    assert client.get("/agency/").status_code == 200
+    user.active = False
+    db.session.commit()
+    response = client.get("/agency/")
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/login"
+
+
+# -- signing in through the form --------------------------------------------------------
+
+@pytest.mark.parametrize(("role", "home"), [
+    ("admin", "/agency/"), ("supervisor", "/agency/"), ("caller", "/agency/"),
+    ("client", "/client/"),
+])
+def test_sign_in_lands_on_the_home_of_the_role(client, make, role, home):
+    user = make.user(ROLES[role], client=make.client() if role == "client" else None)
+    db.session.commit()
+    response = sign_in(client, user.email.upper(), PASSWORD)
+    assert response.status_code == 302
+    assert response.headers["Location"] == home
+    assert client.get(home).status_code == 200
+
+
+@pytest.mark.parametrize("case", ["wrong password", "unknown email", "inactive user"])
+def test_refused_sign_in_says_so_and_starts_no_session(client, make, case):
+    user = make.user(Role.ADMIN, active=case != "inactive user")
+    db.session.commit()
+    email = "nobody@example.test" if case == "unknown email" else user.email
+    password = "not the password" if case == "wrong password" else PASSWORD
+    response = sign_in(client, email, password)
+    assert response.status_code == 422
+    assert "That email address and password do not match." in response.text
+    assert "_user_id" not in session_keys(client)
+    assert client.get("/agency/").status_code == 302
+
+
+def test_an_incomplete_form_is_sent_back_with_422(client):
+    token = csrf_token(client.get("/login").text)
+    response = client.post("/login", data={"email": "not-an-email", "password": "",
+                                           "csrf_token": token})
+    assert response.status_code == 422
+    assert 'aria-invalid="true"' in response.text
+
+
+@pytest.mark.parametrize(("next_url", "lands_on"), [
+    ("/agency/cases", "/agency/cases"),
+    ("/agency/cases?status=open", "/agency/cases?status=open"),
+    ("https://evil.example/agency/", "/agency/"),
+    ("//evil.example/agency/", "/agency/"),
+    ("/\\evil.example/agency/", "/agency/"),
+    ("/\t/evil.example/agency/", "/agency/"),
+    ("http:/evil.example", "/agency/"),
+    ("javascript:alert(1)", "/agency/"),
+    ("agency/cases", "/agency/"),
+])
+def test_next_is_followed_only_when_it_stays_on_this_site(client, make, next_url, lands_on):
+    user = make.user(Role.ADMIN)
+    db.session.commit()
+    response = sign_in(client, user.email, PASSWORD, next_url=next_url)
+    assert response.status_code == 302
+    assert response.headers["Location"] == lands_on
+
+
+@pytest.mark.parametrize(("next_url", "lands_on"), [
+    ("/pay/cases", "/pay/cases"),
+    ("https://evil.example/", "/"),
+    ("/\\evil.example", "/"),
+])
+def test_the_language_switch_only_returns_to_this_site(client, next_url, lands_on):
+    token = csrf_token(client.get("/login").text)
+    response = client.post("/language/en", data={"next": next_url, "csrf_token": token})
+    assert response.headers["Location"] == lands_on
+
+
+def test_signing_in_as_staff_ends_a_debtor_session(client, make):
+    case, _ = make.case()
+    user = make.user(Role.ADMIN)
+    db.session.commit()
+    with client.session_transaction() as session:
+        session["debtor_id"] = case.debtor_id
+    assert client.get("/pay/cases").status_code == 200
+    sign_in(client, user.email, PASSWORD)
+    assert client.get("/pay/cases").status_code == 302
+
+
+# -- signing out -----------------------------------------------------------------------
+
+def test_logout_is_post_only_and_clears_the_session(client, make):
+    user = make.user(Role.ADMIN)
+    db.session.commit()
+    sign_in(client, user.email, PASSWORD)
+    client.post("/language/en", data={"csrf_token": csrf_token(client.get("/agency/").text)})
+    assert client.get("/logout").status_code == 405
+    page = client.get("/agency/")
+    assert page.status_code == 200, "a GET must not sign out"
+    response = client.post("/logout", data={"csrf_token": csrf_token(page.text)})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
+    assert session_keys(client) <= {"_flashes"}
+    assert client.get("/agency/").status_code == 302
+
+
+# -- throttling ------------------------------------------------------------------------
+
+@pytest.fixture
+def throttled_client(tmp_path, smtp_server):
+    """A test client of an app with rate limits on, as in production (tests turn them off)."""
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'throttled.sqlite3'}",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_server.port,
+        "REDIS_URL": None,
+        "RATELIMIT_ENABLED": True,
+    })
+    app.test_client_class = FreshContextClient
+    with app.app_context():
+        db.create_all()
+        test_client = app.test_client()
+        test_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        yield test_client
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize(("url", "allowed", "data"), [
+    ("/login", 10, {"email": "someone@example.test", "password": "guess"}),
+    ("/password/forgot", 10, {"email": "someone@example.test"}),
+    ("/pay/", 20, {"reference": "K-2026-000001", "code": "AAAA-BBBB"}),
+])
+def test_sign_in_forms_are_throttled(throttled_client, url, allowed, data):
+    token = csrf_token(throttled_client.get(url).text)
+    answers = [throttled_client.post(url, data={**data, "csrf_token": token}).status_code
+               for _ in range(allowed)]
+    assert 429 not in answers
+    refused = throttled_client.post(url, data={**data, "csrf_token": token})
+    assert refused.status_code == 429
+    assert "Too many attempts" in refused.text
+    assert "Retry-After" in refused.headers
+    assert throttled_client.get(url).status_code == 200, "reading the form is not throttled"
+
+
+# -- password reset --------------------------------------------------------------------
+
+
+def ask_for_reset(test_client, email: str):
+    token = csrf_token(test_client.get("/password/forgot").text)
+    return test_client.post("/password/forgot", data={"email": email, "csrf_token": token})
+
+
+def reset_path(message) -> str:
+    """The path of the reset link in an email received by the test SMTP server."""
+    body = message.get_payload(decode=True).decode()
+    match = re.search(r"https?://[^/\s]+(/password/reset/\S+)", body)
+    assert match, body
+    return match.group(1)
+
+
+def choose_password(test_client, path: str, password: str, confirm: str | None = None):
+    token = csrf_token(test_client.get(path).text)
+    return test_client.post(path, data={"password": password, "confirm": confirm or password,
+                                         "csrf_token": token})
+
+
+def test_password_reset_by_emailed_link(client, make, outbox):
+    user = make.user(Role.SUPERVISOR)
+    db.session.commit()
+    assert ask_for_reset(client, user.email).headers["Location"] == "/login"
+    [message] = outbox
+    assert message["To"] == user.email
+    path = reset_path(message)
+    response = choose_password(client, path, "a brand new secret")
+    assert response.headers["Location"] == "/login"
+    assert sign_in(client, user.email, PASSWORD).status_code == 422
+    assert sign_in(client, user.email, "a brand new secret").status_code == 302
+
+
+@pytest.mark.parametrize("server_name", ["portal.test", None])
+def test_the_reset_link_ignores_the_host_header(app, client, make, outbox, server_name):
+    """Reset poisoning: a request sent with Host: evil.example must not mail a link there."""
+    app.config["SERVER_NAME"] = server_name  # production sets none
+    user = make.user(Role.ADMIN)
+    db.session.commit()
+    evil = {"Host": "evil.example"}
+    token = csrf_token(client.get("/password/forgot", headers=evil).text)
+    client.post("/password/forgot", data={"email": user.email, "csrf_token": token},
+                headers=evil)
+    body = outbox[0].get_payload(decode=True).decode()
+    assert "evil.example" not in body
+    assert app.config["PUBLIC_URL"].rstrip("/") + reset_path(outbox[0]) in body
+
+
+def test_a_reset_link_works_once(client, make, outbox):
+    user = make.user(Role.ADMIN)
+    db.session.commit()
+    ask_for_reset(client, user.email)
+    path = reset_path(outbox[0])
+    token = csrf_token(client.get(path).text)
+    choose_password(client, path, "a brand new secret")
+    assert client.get(path).headers["Location"] == "/password/forgot"
+    assert "expired or was already used" in " ".join(flashes(client.get("/login").text))
+    second = client.post(path, data={"password": "yet another secret",
+                                     "confirm": "yet another secret", "csrf_token": token})
+    assert second.headers["Location"] == "/password/forgot"
+    assert sign_in(client, user.email, "a brand new secret").status_code == 302
+
+
+@pytest.mark.parametrize(("age", "works"), [(3500, True), (3700, False)])
+def test_a_reset_link_expires_after_an_hour(client, make, outbox, monkeypatch, age, works):
+    user = make.user(Role.ADMIN)
+    db.session.commit()
+    real_timestamp = TimestampSigner.get_timestamp
+    with monkeypatch.context() as patch:
+        # The link is signed `age` seconds ago; it is checked against the real clock.
+        patch.setattr(TimestampSigner, "get_timestamp", lambda self: real_timestamp(self) - age)
+        ask_for_reset(client, user.email)
+    response = client.get(reset_path(outbox[0]))
+    assert response.status_code == (200 if works else 302)
+
+
+def test_mismatched_new_passwords_are_sent_back(client, make, outbox):
+    user = make.user(Role.ADMIN)
+    db.session.commit()
+    ask_for_reset(client, user.email)
+    response = choose_password(client, reset_path(outbox[0]), "a brand new secret", "another")
+    assert response.status_code == 422
+    assert sign_in(client, user.email, PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize(("who", "mails"), [("known", 1), ("unknown", 0), ("inactive", 0)])
+def test_reset_answers_the_same_for_any_address(client, make, outbox, who, mails):
+    user = make.user(Role.CALLER, active=who != "inactive")
+    db.session.commit()
+    email = "nobody@example.test" if who == "unknown" else user.email
+    response = ask_for_reset(client, email)
+    assert response.headers["Location"] == "/login"
+    assert flashes(client.get("/login").text) == [
+        "If that address has an account, we have emailed a link to reset the password. "
+        "It works for one hour."
+    ]
+    assert len(outbox) == mails
+
+
+# -- CSRF ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("url", "data"), [
+    ("/login", {"email": "someone@example.test", "password": PASSWORD}),
+    ("/logout", {}),
+    ("/pay/", {"reference": "K-2026-000001", "code": "AAAA-BBBB"}),
+    ("/language/en", {"next": "/login"}),
+])
+@pytest.mark.parametrize("token", ["missing", "forged"])
+def test_a_post_without_a_valid_token_is_refused(client, make, url, data, token):
+    user = make.user(Role.ADMIN)
+    db.session.commit()
+    sign_in(client, user.email, PASSWORD)
+    if token == "forged":
+        data = {**data, "csrf_token": "IjAwMDAi.forged.token"}
+    response = client.post(url, data=data)
+    assert response.status_code == 400
+    assert "This form had expired or was sent from elsewhere" in response.text
+    assert client.get("/agency/").status_code == 200, "the refused POST changed nothing"
+    assert "lang" not in session_keys(client)
+
+
+def htmx_token(html: str) -> str:
+    """The token the page hands to htmx in `hx-headers`."""
+    match = re.search(r'"X-CSRFToken": "([^"]+)"', html)
+    assert match, "the page gives htmx no CSRF token"
+    return match.group(1)
+
+
+def test_an_htmx_post_may_carry_the_token_in_a_header(client, make):
+    user = make.user(Role.ADMIN)
+    db.session.commit()
+    headers = {"HX-Request": "true", "X-CSRFToken": htmx_token(client.get("/login").text)}
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD},
+                           headers=headers)
+    assert response.headers["Location"] == "/agency/"
+    headers["X-CSRFToken"] = htmx_token(client.get("/agency/").text)
+    assert client.post("/language/nl", headers=headers).status_code == 302
+    with client.session_transaction() as session:
+        assert session["lang"] == "nl"
