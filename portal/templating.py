@@ -23,8 +23,35 @@ STATUS_LABELS = {
 }
 
 
+BUCKET_LABELS = {
+    "principal": _l("Principal"),
+    "interest": _l("Interest"),
+    "costs": _l("Collection costs"),
+    "fees": _l("Other charges"),
+}
+
+CAUSE_LABELS = {
+    "claim": _l("Claim handed over"),
+    "interest": _l("Statutory interest"),
+    "collection_costs": _l("Collection costs"),
+    "fee": _l("Charge"),
+    "payment": _l("Payment"),
+    "credit_note": _l("Credit note"),
+    "write_off": _l("Write-off"),
+    "correction": _l("Correction"),
+}
+
+
 def status_label(status: object) -> str:
     return str(STATUS_LABELS.get(str(status), status))
+
+
+def bucket_label(bucket: object) -> str:
+    return str(BUCKET_LABELS.get(str(bucket), bucket))
+
+
+def cause_label(cause: object) -> str:
+    return str(CAUSE_LABELS.get(str(cause), cause))
 
 
 def money(cents: int | None, currency: str = "EUR") -> str:
@@ -46,6 +73,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(money)
     app.add_template_filter(day)
     app.add_template_global(status_label)
+    app.add_template_global(bucket_label)
+    app.add_template_global(cause_label)
 
     @app.context_processor
     def portal_globals() -> dict:

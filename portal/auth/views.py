@@ -107,7 +107,9 @@ def reset_password(token: str):
         db.session.commit()
         flash(_("Your password is changed. You can sign in with it now."), "success")
         return redirect(url_for("auth.login"))
-    return render_template("auth/reset.html", form=form), _form_status(form)
+    return render_template(
+        "auth/reset.html", form=form, min_length=accounts.MIN_PASSWORD_LENGTH
+    ), _form_status(form)
 
 
 @bp.post("/language/<code>")
