@@ -81,9 +81,9 @@ class Config:
     DEBTOR_LINK_MAX_AGE = _env_int("DEBTOR_LINK_MAX_AGE", 30 * 24 * 3600)
     DEBTOR_MAX_FAILED_CODES = 5
     DEBTOR_LOCK_MINUTES = 15
-    # Access codes are random (40 bits) and locked after five misses, so a
-    # cheaper scrypt than for passwords keeps letter batches fast.
-    ACCESS_CODE_HASH_METHOD = _env("ACCESS_CODE_HASH_METHOD", "scrypt:16384:8:1")
+    # The key of the access codes' keyed hash (portal.services.access_codes); falls back to
+    # SECRET_KEY. Changing it voids every code printed so far.
+    ACCESS_CODE_KEY = _env("ACCESS_CODE_KEY")
     PASSWORD_HASH_METHOD = _env("PASSWORD_HASH_METHOD", "scrypt")  # noqa: S105 (a method name)
 
     CASES_PER_PAGE = 25
@@ -101,7 +101,6 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     RATELIMIT_ENABLED = False
     SERVER_NAME = "portal.test"
-    ACCESS_CODE_HASH_METHOD = "scrypt:1024:8:1"
     PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # noqa: S105
     MAIL_OUTBOX = None
 

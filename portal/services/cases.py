@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
-from werkzeug.security import generate_password_hash
 
 from portal.domain.references import case_reference, new_access_code, normalise_access_code
 from portal.extensions import db
@@ -23,7 +21,7 @@ from portal.models import (
     ReferenceCounter,
     User,
 )
-from portal.services import audit, ledger
+from portal.services import access_codes, audit, ledger
 
 
 @dataclass(frozen=True)
@@ -52,10 +50,6 @@ def next_reference(year: int) -> str:
     return case_reference(year, number)
 
 
-def hash_access_code(code: str) -> str:
-    return generate_password_hash(code, method=current_app.config["ACCESS_CODE_HASH_METHOD"])
-
-
 def open_case(
     client: Client,
     debtor: Debtor,
@@ -72,13 +66,14 @@ def open_case(
     if not invoices:
         raise ValueError("a case needs at least one invoice")
     code = new_access_code()
+    reference = next_reference(opened_on.year)
     case = Case(
-        reference=next_reference(opened_on.year),
+        reference=reference,
         client=client,
         debtor=debtor,
         status=CaseStatus.NEW,
         opened_on=opened_on,
-        access_code_hash=hash_access_code(normalise_access_code(code)),
+        access_code_hash=access_codes.hash_code(reference, normalise_access_code(code)),
     )
     db.session.add(case)
     db.session.flush()

@@ -8,13 +8,12 @@ from datetime import datetime, timedelta
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
 
 from portal.domain.references import case_reference as format_reference
 from portal.domain.references import normalise_access_code, parse_case_reference
 from portal.extensions import db
 from portal.models import Case, utcnow
-from portal.services import audit
+from portal.services import access_codes, audit
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,8 @@ def sign_in(reference_text: str, code_text: str) -> SignInResult:
         audit.record("debtor.refused_locked", "Sign-in refused: the reference is locked",
                      case=case, client_visible=False)
         return SignInResult(locked=True)
-    if check_password_hash(case.access_code_hash, normalise_access_code(code_text)):
+    code = normalise_access_code(code_text)
+    if access_codes.matches(case.access_code_hash, case.reference, code):
         case.failed_code_attempts = 0
         case.locked_until = None
         audit.record("debtor.signed_in", "Debtor signed in with the access code", case=case,
