@@ -6,7 +6,15 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import Flask, current_app
-from flask_babel import format_currency, format_date, format_datetime, get_locale
+from flask_babel import (
+    format_currency,
+    format_date,
+    format_datetime,
+    format_decimal,
+    get_locale,
+    ngettext,
+)
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 STATUS_LABELS = {
@@ -42,6 +50,35 @@ CAUSE_LABELS = {
 }
 
 
+def _case_opened(detail: dict) -> str:
+    count = len(detail.get("invoices", []))
+    return ngettext("Case opened with %(num)s invoice", "Case opened with %(num)s invoices", count)
+
+
+# System events are shown in the reader's language; notes people wrote stay as written.
+EVENT_LABELS = {
+    "case.opened": _case_opened,
+    "user.signed_in": lambda detail: _("Signed in"),
+    "user.password_changed": lambda detail: _("Password changed"),
+    "debtor.signed_in": lambda detail: _("The debtor signed in with the access code"),
+    "debtor.wrong_code": lambda detail: _("A wrong access code was entered"),
+    "debtor.locked": lambda detail: _("Access locked after repeated wrong codes"),
+    "debtor.refused_locked": lambda detail: _("Sign-in refused: the reference is locked"),
+}
+
+
+def event_label(event) -> str:
+    label = EVENT_LABELS.get(event.action)
+    return label(event.detail or {}) if label else event.summary
+
+
+def entry_label(entry) -> str:
+    """A ledger entry in words: claims by their invoice number, the rest as booked."""
+    if str(entry.cause) == "claim" and entry.invoice is not None:
+        return _("Invoice %(number)s", number=entry.invoice.number)
+    return entry.description
+
+
 def status_label(status: object) -> str:
     return str(STATUS_LABELS.get(str(status), status))
 
@@ -61,6 +98,11 @@ def money(cents: int | None, currency: str = "EUR") -> str:
     return format_currency(Decimal(cents) / 100, currency)
 
 
+def percent(value: Decimal | None) -> str:
+    """A yearly rate as the reader writes it: 4,00 % or 4.00 %."""
+    return "" if value is None else f"{format_decimal(value, format='0.00')} %"
+
+
 def day(value: date | datetime | None, style: str = "medium") -> str:
     if value is None:
         return ""
@@ -72,9 +114,12 @@ def day(value: date | datetime | None, style: str = "medium") -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(money)
     app.add_template_filter(day)
+    app.add_template_filter(percent)
     app.add_template_global(status_label)
     app.add_template_global(bucket_label)
     app.add_template_global(cause_label)
+    app.add_template_global(event_label)
+    app.add_template_global(entry_label)
 
     @app.context_processor
     def portal_globals() -> dict:

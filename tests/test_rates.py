@@ -55,7 +55,7 @@ def test_admin_adds_a_rate_through_the_page(app, client, make, login):
     assert (saved.kind, saved.valid_from, saved.rate_percent) == (
         "commercial", date(2031, 1, 1), Decimal("10.650"))
     page = client.get(URL).get_data(as_text=True)
-    assert "10.65 %" in page and "Stb. 2030, 1" in page
+    assert "10,65 %" in page and "Stb. 2030, 1" in page  # Dutch: a decimal comma
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy import Select, func, select
 from sqlalchemy import case as sql_case
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import Bucket, Case, EntryCause, Invoice, LedgerEntry, User
@@ -117,6 +118,7 @@ def entries(case: Case) -> list[LedgerEntry]:
     return list(
         db.session.scalars(
             select(LedgerEntry)
+            .options(joinedload(LedgerEntry.invoice))
             .where(LedgerEntry.case_id == case.id)
             .order_by(LedgerEntry.booked_on, LedgerEntry.id)
         )
