@@ -17,20 +17,10 @@ from portal.extensions import db
 from portal.models import Role
 from tests.conftest import FreshContextClient
 from tests.factories import PASSWORD
+from tests.pages import csrf_token, flashes
 
 ROLES = {"admin": Role.ADMIN, "supervisor": Role.SUPERVISOR, "caller": Role.CALLER,
          "client": Role.CLIENT}
-
-
-def csrf_token(html: str) -> str:
-    """The CSRF token of the first form on a page."""
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
-
-
-def flashes(html: str) -> list[str]:
-    return re.findall(r'<p class="flash[^"]*">(.*?)</p>', html, re.S)
 
 
 def sign_in(test_client, email: str, password: str, next_url: str | None = None):

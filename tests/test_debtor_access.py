@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 
 import pytest
@@ -14,21 +13,12 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import AuditEvent, Case, Role, utcnow
 from portal.services import debtor_access
+from tests.pages import csrf_token, flashes
 
 WRONG_CODE = "ZZZZ-ZZZZ"
 NOT_FOUND = "We could not find that combination of reference and access code."
 LOCKED = "this reference is locked for 15 minutes"
 LINK_REFUSED = "This link has expired."
-
-
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
-
-
-def flashes(html: str) -> list[str]:
-    return re.findall(r'<p class="flash[^"]*">(.*?)</p>', html, re.S)
 
 
 def enter(test_client, reference: str, code: str):

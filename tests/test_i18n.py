@@ -25,6 +25,7 @@ from markupsafe import escape
 from portal import i18n
 from portal.extensions import db
 from portal.models import Role
+from tests.pages import csrf_token
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "portal" / "translations"
@@ -42,13 +43,6 @@ UPDATE_COMMANDS = (
 )
 # A printf conversion: %(name)s, %s, %.2f, and the literal %%.
 PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]*(?:\d+|\*)?(?:\.\d+)?[diouxXeEfFgGcrs%]")
-
-
-def csrf_token(html: str) -> str:
-    """The CSRF token of the first form on a page."""
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
 
 
 def read_catalogue(path: Path) -> Catalog:

@@ -13,6 +13,7 @@ import pytest
 
 from portal.extensions import db
 from portal.models import Case, Role
+from tests.pages import csrf_token
 
 
 @dataclass
@@ -47,12 +48,6 @@ def as_debtor(world, client):
     """Sign the test client in as the debtor of `world.own` (as a signed link would)."""
     with client.session_transaction() as session:
         session["debtor_id"] = world.own.debtor_id
-
-
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
 
 
 # -- a client user ---------------------------------------------------------------------

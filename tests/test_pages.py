@@ -18,6 +18,7 @@ from babel.numbers import format_currency
 from portal.extensions import db
 from portal.models import Bucket, CaseStatus, EntryCause, Role
 from portal.services import ledger
+from tests.pages import csrf_token
 
 BOOKED_ON = date(2026, 3, 20)
 INVOICES = (350_50, 149_95)
@@ -66,10 +67,6 @@ def case_ids(html: str, audience: str) -> list[int]:
     """The cases a list shows, in order, read from its row links."""
     results = html.split('id="results"', 1)[-1]
     return [int(i) for i in re.findall(rf'href="/{audience}/cases/(\d+)"', results)]
-
-
-def csrf_token(html: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
 
 
 @pytest.fixture

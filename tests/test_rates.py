@@ -10,15 +10,13 @@ from portal.domain.rates import RateKind
 from portal.extensions import db
 from portal.models import InterestRate, Role
 from portal.services import rates
+from tests.pages import csrf_token
 
 URL = "/agency/settings/interest-rates"
 
 
 def _csrf(client, url=URL) -> str:
-    import re
-
-    page = client.get(url).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return csrf_token(client.get(url).get_data(as_text=True))
 
 
 def test_an_added_rate_is_used_from_its_date_on(app, make):
