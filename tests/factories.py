@@ -22,7 +22,7 @@ def sign_in_session(test_client, user: User) -> None:
     with test_client.application.test_request_context(environ_base=test_client.environ_base):
         identifier = _create_identifier()
     with test_client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
+        session["_user_id"] = user.get_id()
         session["_fresh"] = True
         session["_id"] = identifier
 

@@ -294,6 +294,18 @@ def test_password_reset_by_emailed_link(client, make, outbox):
     assert sign_in(client, user.email, "a brand new secret").status_code == 302
 
 
+def test_a_new_password_signs_out_the_other_sessions(app, client, make, login, outbox):
+    """Someone who reset a stolen password must not leave the thief signed in elsewhere."""
+    user = make.user(Role.ADMIN)
+    db.session.commit()
+    elsewhere = app.test_client()
+    login(user, elsewhere)
+    assert elsewhere.get("/agency/").status_code == 200
+    ask_for_reset(client, user.email)
+    choose_password(client, reset_path(outbox[0]), "a brand new secret")
+    assert elsewhere.get("/agency/").headers["Location"].startswith("/login")
+
+
 @pytest.mark.parametrize("server_name", ["portal.test", None])
 def test_the_reset_link_ignores_the_host_header(app, client, make, outbox, server_name):
     """Reset poisoning: a request sent with Host: evil.example must not mail a link there."""

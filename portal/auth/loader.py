@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterable
 
 from flask import Blueprint, Flask, abort, g, redirect, request, url_for
@@ -17,8 +18,13 @@ def init_login(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+    def load_user(session_id: str) -> User | None:
+        """The session's user, unless their password changed since it began."""
+        user_id, _, fingerprint = session_id.partition(".")
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        if user is None or not hmac.compare_digest(fingerprint, user.password_fingerprint):
+            return None
+        return user
 
 
 def guard_roles(bp: Blueprint, roles: Iterable[Role]) -> None:

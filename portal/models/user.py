@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -47,6 +48,14 @@ class User(UserMixin, Base):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    @property
+    def password_fingerprint(self) -> str:
+        """Changes with the password: sessions and reset links made before a change stop working."""
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+
+    def get_id(self) -> str:  # what Flask-Login keeps in the session
+        return f"{self.id}.{self.password_fingerprint}"
 
     @property
     def is_staff(self) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
@@ -65,13 +63,9 @@ def _reset_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
 
 
-def _password_fingerprint(user: User) -> str:
-    # Binding the token to the current hash makes it single-use: a new password voids it.
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
-
 def reset_token(user: User) -> str:
-    return _reset_serializer().dumps({"id": user.id, "fp": _password_fingerprint(user)})
+    # Binding the token to the password makes it single-use: a new password voids it.
+    return _reset_serializer().dumps({"id": user.id, "fp": user.password_fingerprint})
 
 
 def user_for_reset_token(token: str) -> User | None:
@@ -83,7 +77,7 @@ def user_for_reset_token(token: str) -> User | None:
     except (BadSignature, SignatureExpired):
         return None
     user = db.session.get(User, data.get("id"))
-    if user is None or not user.active or data.get("fp") != _password_fingerprint(user):
+    if user is None or not user.active or data.get("fp") != user.password_fingerprint:
         return None
     return user
 
