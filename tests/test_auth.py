@@ -259,6 +259,21 @@ def test_sign_in_forms_are_throttled(throttled_client, url, allowed, data):
     assert throttled_client.get(url).status_code == 200, "reading the form is not throttled"
 
 
+def test_one_account_is_throttled_across_addresses(throttled_client):
+    """Twenty guesses an hour at one account, however many addresses they come from."""
+    token = csrf_token(throttled_client.get("/login").text)
+    data = {"email": "Target@Example.test", "password": "guess", "csrf_token": token}
+
+    def attempt(n: int, email: str = data["email"]) -> int:
+        address = {"REMOTE_ADDR": f"10.0.{n // 200}.{n % 200 + 1}"}
+        return throttled_client.post("/login", data={**data, "email": email},
+                                     environ_base=address).status_code
+
+    assert [attempt(n) for n in range(20)] == [422] * 20
+    assert attempt(20, "target@example.test ") == 429  # the same account, however written
+    assert attempt(21, "someone.else@example.test") == 422
+
+
 # -- password reset --------------------------------------------------------------------
 
 

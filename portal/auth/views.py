@@ -19,6 +19,15 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _submitted_email() -> str:
+    # Guessing one account's password from many addresses is throttled per account too.
+    return "account:" + request.form.get("email", "").strip().lower()
+
+
 def _safe_next(target: str | None) -> str | None:
     """Only follow a `next` that stays on this site."""
     if not target or not target.startswith("/"):
@@ -56,6 +65,7 @@ def index():
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_account_limit, methods=["POST"], key_func=_submitted_email)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
