@@ -34,6 +34,14 @@ def database_url(url: str) -> str:
     return url
 
 
+def limiter_storage(redis_url: str | None) -> str:
+    """The rate limiter's storage: the queue's Redis when there is one (limits spells a
+    socket URL redis+unix://), else memory."""
+    if not redis_url:
+        return "memory://"
+    return "redis+" + redis_url if redis_url.startswith("unix://") else redis_url
+
+
 class Config:
     """Shared defaults. Every value can be overridden from the environment."""
 
@@ -73,7 +81,7 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
 
     # Shared counters in production (every gunicorn worker sees the same attempts).
-    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", _env("REDIS_URL", "memory://"))
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", limiter_storage(_env("REDIS_URL")))
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")  # per address
     LOGIN_ACCOUNT_RATE_LIMIT = _env("LOGIN_ACCOUNT_RATE_LIMIT", "20 per hour")  # per account

@@ -51,3 +51,24 @@ def test_development_runs_on_embedded_defaults(tmp_path):
     secret, database, secure = result.stdout.split()
     assert database == f"sqlite:///{tmp_path / 'portal.sqlite3'}"
     assert secure == "False"
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "storage"),
+    [
+        (None, "memory://"),
+        ("redis://cache.internal:6379/0", "redis://cache.internal:6379/0"),
+        ("unix:///tmp/portal/redis.socket", "redis+unix:///tmp/portal/redis.socket"),
+    ],
+)
+def test_the_rate_limiter_counts_in_the_queues_redis(redis_url, storage):
+    from portal.config import limiter_storage
+
+    assert limiter_storage(redis_url) == storage
+
+
+def test_a_worker_on_the_embedded_redis_socket_starts(tmp_path):
+    """`flask up` hands its children a unix-socket REDIS_URL; their app must accept it."""
+    result = run_app({"PORTAL_INSTANCE_PATH": str(tmp_path),
+                      "REDIS_URL": f"unix://{tmp_path / 'redis.socket'}"})
+    assert result.returncode == 0, result.stderr
