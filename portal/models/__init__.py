@@ -4,7 +4,23 @@ from portal.models.audit import ActorKind, AuditEvent
 from portal.models.base import Base, utcnow
 from portal.models.case import OPEN_STATUSES, Case, CaseStatus, Invoice, ReferenceCounter
 from portal.models.client import Client
+from portal.models.communication import (
+    Communication,
+    DeliveryStatus,
+    Document,
+    DocumentKind,
+    Notice,
+)
 from portal.models.debtor import Debtor, DebtorKind
+from portal.models.dunning import (
+    BatchRun,
+    Channel,
+    MessageTemplate,
+    RunStatus,
+    StepAction,
+    Workflow,
+    WorkflowStep,
+)
 from portal.models.ledger import (
     ALLOCATION_ORDER,
     Bucket,
@@ -16,6 +32,18 @@ from portal.models.rates import InterestRate
 from portal.models.user import STAFF_ROLES, Role, User
 
 __all__ = [
+    "BatchRun",
+    "Channel",
+    "Communication",
+    "DeliveryStatus",
+    "Document",
+    "DocumentKind",
+    "MessageTemplate",
+    "Notice",
+    "RunStatus",
+    "StepAction",
+    "Workflow",
+    "WorkflowStep",
     "ALLOCATION_ORDER",
     "OPEN_STATUSES",
     "STAFF_ROLES",

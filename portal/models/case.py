@@ -58,6 +58,14 @@ class Case(Base):
     # The code printed on letters, stored hashed; with the reference it opens /pay.
     access_code_hash: Mapped[str] = mapped_column(String(255))
     failed_code_attempts: Mapped[int] = mapped_column(default=0)
+    # The dunning position: the last workflow step done, and when the next one falls due.
+    # next_step_on is kept so the batch finds due cases with one indexed query.
+    workflow_id: Mapped[int | None] = mapped_column(ForeignKey("workflows.id"))
+    workflow_position: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_step_on: Mapped[date | None]
+    next_step_on: Mapped[date | None] = mapped_column(index=True)
+    promise_until: Mapped[date | None]
+    on_hold_until: Mapped[date | None]
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base, StrEnum, enum_type, utcnow
@@ -30,6 +30,11 @@ class Debtor(Base):
     country: Mapped[str] = mapped_column(String(2), default="NL")
     language: Mapped[str] = mapped_column(String(5), default="nl")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Amsterdam")
+    # Contact flags, checked where contact happens (at send time and at dial time).
+    # (server defaults: existing rows get a value when the columns are added)
+    do_not_contact: Mapped[bool] = mapped_column(default=False, server_default=false())
+    do_not_call: Mapped[bool] = mapped_column(default=False, server_default=false())
+    email_bounced: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
