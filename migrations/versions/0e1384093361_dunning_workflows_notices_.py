@@ -144,6 +144,7 @@ def upgrade():
 
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('workflow_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('access_code_nonce', sa.String(length=32), server_default=sa.text("''"), nullable=False))
         batch_op.add_column(sa.Column('workflow_position', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('last_step_on', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('next_step_on', sa.Date(), nullable=True))
@@ -175,6 +176,7 @@ def downgrade():
         batch_op.drop_column('next_step_on')
         batch_op.drop_column('last_step_on')
         batch_op.drop_column('workflow_position')
+        batch_op.drop_column('access_code_nonce')
         batch_op.drop_column('workflow_id')
 
     with op.batch_alter_table('communications', schema=None) as batch_op:

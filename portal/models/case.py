@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, StrEnum, enum_type, utcnow
@@ -57,6 +57,8 @@ class Case(Base):
     closed_on: Mapped[date | None]
     # The code printed on letters, stored hashed; with the reference it opens /pay.
     access_code_hash: Mapped[str] = mapped_column(String(255))
+    # With the server's key, derives the code again for each letter (services.access_codes).
+    access_code_nonce: Mapped[str] = mapped_column(String(32), server_default=text("''"))
     failed_code_attempts: Mapped[int] = mapped_column(default=0)
     # The dunning position: the last workflow step done, and when the next one falls due.
     # next_step_on is kept so the batch finds due cases with one indexed query.

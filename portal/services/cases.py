@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from portal.domain.references import case_reference, new_access_code, normalise_access_code
+from portal.domain.references import case_reference
 from portal.extensions import db
 from portal.models import (
     Bucket,
@@ -65,15 +65,16 @@ def open_case(
     """
     if not invoices:
         raise ValueError("a case needs at least one invoice")
-    code = new_access_code()
     reference = next_reference(opened_on.year)
+    nonce, code, code_hash = access_codes.issue(reference)
     case = Case(
         reference=reference,
         client=client,
         debtor=debtor,
         status=CaseStatus.NEW,
         opened_on=opened_on,
-        access_code_hash=access_codes.hash_code(reference, normalise_access_code(code)),
+        access_code_nonce=nonce,
+        access_code_hash=code_hash,
     )
     db.session.add(case)
     db.session.flush()
