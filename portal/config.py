@@ -52,7 +52,9 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Unset means "start an embedded Redis" (see portal.queue); tests set their own.
     REDIS_URL = _env("REDIS_URL")
-    QUEUE_NAMES = ("default", "dunning", "calls", "reports", "imports", "mail", "housekeeping")
+    QUEUE_NAMES = (
+        "default", "dunning", "mail", "letters", "calls", "reports", "imports", "housekeeping"
+    )
 
     MAIL_SERVER = _env("MAIL_SERVER", "127.0.0.1")
     MAIL_PORT = _env_int("MAIL_PORT", 8025)

@@ -129,7 +129,8 @@ def test_the_job_logger_shows_the_job_id_under_a_plain_formatter(caplog):
 @pytest.mark.parametrize(
     ("requested", "expected"),
     [
-        ([], ["default", "dunning", "calls", "reports", "imports", "mail", "housekeeping"]),
+        ([], ["default", "dunning", "mail", "letters", "calls", "reports", "imports",
+              "housekeeping"]),
         (["housekeeping"], ["housekeeping"]),
         (["mail", "dunning"], ["mail", "dunning"]),
     ],

@@ -14,6 +14,7 @@ from portal.models.dunning import Channel, StepAction
 
 class DeliveryStatus(StrEnum):
     QUEUED = "queued"  # recorded, waiting for the mail or letter worker
+    SENDING = "sending"  # a worker took it (claimed_at); a stale claim is taken over
     SENT = "sent"
     FAILED = "failed"  # tried and gave up; an admin may retry
     CANCELLED = "cancelled"  # a contact rule said no at send time
@@ -66,6 +67,7 @@ class Notice(Base):
     to_address: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str | None] = mapped_column(String(300))
     attempts: Mapped[int] = mapped_column(default=0)
+    claimed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))

@@ -8,23 +8,9 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.domain.dunning import Channel, StepAction
 from portal.models.base import Base, StrEnum, enum_type, utcnow
 from portal.models.client import Client
-
-
-class StepAction(StrEnum):
-    INVOICE = "invoice"  # send the invoice itself on the client's behalf
-    EMAIL_REMINDER = "email_reminder"
-    LETTER = "letter"
-    FOURTEEN_DAY_LETTER = "fourteen_day_letter"  # art. 6:96 lid 6 BW, consumers
-    FINAL_DEMAND = "final_demand"
-    CALL_TASK = "call_task"  # hand to the call team
-    LEGAL_HANDOVER = "legal_handover"  # to a bailiff or lawyer, with a dossier PDF
-
-
-class Channel(StrEnum):
-    EMAIL = "email"
-    LETTER = "letter"
 
 
 class Workflow(Base):
