@@ -83,7 +83,7 @@ def easter_sunday(year: int) -> date:
 def kings_day(year: int) -> date:
     """The King's (before 2014 the Queen's) birthday as celebrated: a Sunday moves one day back."""
     day = date(year, 4, 27) if year >= 2014 else date(year, 4, 30)
-    return day
+    return day - timedelta(days=1) if day.weekday() == SUNDAY else day
 
 
 def public_holidays(year: int, rules: HolidayRules = STATUTORY) -> dict[date, str]:
