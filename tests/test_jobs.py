@@ -207,7 +207,7 @@ def _registered_housekeeping(connection: Redis) -> CronJob:
     """Load the cron config the way `rq cron portal.jobs.cron` does; return its one job."""
     scheduler = CronScheduler(connection=connection, name=f"test-{uuid.uuid4().hex[:8]}")
     scheduler.load_config_from_file("portal.jobs.cron")
-    [cron_job] = scheduler.get_jobs()
+    [cron_job] = [job for job in scheduler.get_jobs() if job.func_name == HOUSEKEEPING]
     assert (cron_job.func_name, cron_job.queue_name) == (HOUSEKEEPING, "housekeeping")
     return cron_job
 
@@ -267,12 +267,13 @@ def test_rq_cron_starts_and_registers_the_schedule(redis_url):
         assert scheduler is not None, "rq cron did not register within 20 s"
         assert scheduler.config_file == "portal.jobs.cron"
         assert [(j.func_name, j.queue_name, j.cron) for j in scheduler.get_jobs()] == [
-            (HOUSEKEEPING, "housekeeping", "15 2 * * *")
+            (HOUSEKEEPING, "housekeeping", "15 2 * * *"),
+            ("portal.jobs.dunning.morning_batch", "dunning", "30 6 * * *"),
         ]
     finally:
         proc.terminate()
         output, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, output
-    assert "Successfully registered 1 cron jobs from 'portal.jobs.cron'" in output
+    assert "Successfully registered 2 cron jobs from 'portal.jobs.cron'" in output
     assert mine() == []  # a clean stop takes it out of the registry
     connection.delete(scheduler.key)

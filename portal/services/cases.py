@@ -21,7 +21,7 @@ from portal.models import (
     ReferenceCounter,
     User,
 )
-from portal.services import access_codes, audit, ledger
+from portal.services import access_codes, audit, ledger, workflows
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ def open_case(
     db.session.flush()
     for data in invoices:
         _add_invoice(case, data, opened_on)
+    workflows.start_case(case)
     audit.record(
         "case.opened",
         f"Case opened with {len(invoices)} invoice(s)",

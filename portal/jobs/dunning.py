@@ -1,0 +1,100 @@
+"""The dunning batch on the `dunning` queue: start a run, then one job per chunk of cases.
+
+A chunk job advances its cases and counts itself done in one commit; only then does it
+enqueue the sending of its notices, in batches (emails on `mail`, letters on `letters`).
+A chunk killed before its commit leaves its cases due, so the next run takes them; one
+killed after it left queued notices, which the next run of the day enqueues again (the
+sender claims each notice, so a notice enqueued twice still goes out once).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from portal.extensions import db
+from portal.jobs import job_logger
+from portal.models import BatchRun, Channel, User
+from portal.queue import enqueue_after_commit
+from portal.services import dunning
+from portal.services.dunning import QueuedNotice
+
+# By name: the delivery module is not imported here (it renders and sends; we only record).
+# Its batch form: emails in one job share an SMTP connection, and every job is a fork of the
+# worker, so one job per notice would cost more than the sending.
+DELIVER_NOTICES = "portal.jobs.delivery.deliver_notices"
+SENDING_BATCH = 50  # notices per delivery job: small enough for two workers to share a chunk
+RUN_CHUNK = "portal.jobs.dunning.run_chunk"
+SENDING_QUEUE = {Channel.EMAIL: "mail", Channel.LETTER: "letters"}
+DEFAULT_CHUNK_SIZE = 500
+CHUNK_TIMEOUT = 600  # seconds; a chunk of 500 takes a second or two
+
+
+def agency_today() -> date:
+    """Today in the agency's time zone (the batch runs at 06:30 there, not in UTC)."""
+    return datetime.now(ZoneInfo(current_app.config["AGENCY_TIMEZONE"])).date()
+
+
+def morning_batch() -> int:
+    """The cron entry: start today's run and enqueue its chunks; returns the run's id."""
+    return _start(trigger="cron", user=None)
+
+
+def run_now(user_id: int) -> int:
+    """The admin's "run now": the same as the morning batch, recorded as started by them."""
+    return _start(trigger="manual", user=db.session.get(User, user_id))
+
+
+def _start(*, trigger: str, user: User | None) -> int:
+    log = job_logger(__name__)
+    today = agency_today()
+    chunk_size = int(current_app.config.get("DUNNING_CHUNK_SIZE", DEFAULT_CHUNK_SIZE))
+    run, chunks = dunning.start_run(today, trigger=trigger, user=user, chunk_size=chunk_size)
+    for chunk in chunks:
+        enqueue_after_commit(
+            "dunning", RUN_CHUNK, run.id, chunk, today.isoformat(), job_timeout=CHUNK_TIMEOUT
+        )
+    # Notices an earlier run of the day recorded but may never have handed to a sender.
+    leftover = dunning.queued_notice_ids(run)
+    _enqueue_sending(leftover)
+    db.session.commit()
+    log.info("dunning run %s for %s: %s case(s) due in %s chunk(s), %s notice(s) re-sent",
+             run.id, today, run.cases_due, len(chunks), len(leftover))
+    return run.id
+
+
+def run_chunk(run_id: int, case_ids: list[int], today_iso: str) -> dict[str, int]:
+    """Advance one chunk of a run in one transaction, then enqueue its notices' sending.
+
+    A failure rolls the chunk back (its cases stay due), is counted on the run with its
+    error, and is raised again so RQ shows the job as failed.
+    """
+    log = job_logger(__name__)
+    today = date.fromisoformat(today_iso)
+    run = db.session.get(BatchRun, run_id)
+    if run is None:
+        raise LookupError(f"no batch run {run_id}")
+    try:
+        counts = dunning.advance_cases(run, case_ids, today)
+        dunning.finish_chunk(run_id, counts)
+        _enqueue_sending(dunning.queued_notice_ids(run, case_ids=case_ids))
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        dunning.finish_chunk(run_id, {"failed/chunks": 1, "failed/cases": len(case_ids)},
+                             error=f"chunk of {len(case_ids)} from case {case_ids[:1]}: {exc!r}")
+        db.session.commit()
+        log.exception("dunning run %s: chunk from case %s failed", run_id, case_ids[:1])
+        raise
+    log.info("dunning run %s: chunk of %s case(s) done: %s", run_id, len(case_ids), counts)
+    return counts
+
+
+def _enqueue_sending(notices: list[QueuedNotice]) -> None:
+    """One delivery job per SENDING_BATCH notices of a channel, on that channel's queue."""
+    for channel, queue in SENDING_QUEUE.items():
+        ids = [notice.id for notice in notices if notice.channel is channel]
+        for start in range(0, len(ids), SENDING_BATCH):
+            enqueue_after_commit(queue, DELIVER_NOTICES, ids[start : start + SENDING_BATCH])
