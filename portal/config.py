@@ -102,12 +102,14 @@ class Config:
 
 
 class DevelopmentConfig(Config):
+    ENV_NAME = "development"
     # A fixed development key keeps sessions across restarts; it is never used
     # in production (see ProductionConfig.check).
     SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
 
 
 class TestingConfig(Config):
+    ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "test-only-not-secret"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = "sqlite://"
@@ -118,6 +120,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
 

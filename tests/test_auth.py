@@ -7,14 +7,16 @@ in through the session, as the other tests do.
 from __future__ import annotations
 
 import re
+from datetime import date
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from itsdangerous import TimestampSigner
 
 from portal import create_app
+from portal.documents.storage import save_document
 from portal.extensions import db
-from portal.models import Role
+from portal.models import BatchRun, DocumentKind, Role
 from tests.conftest import FreshContextClient
 from tests.factories import PASSWORD
 from tests.pages import csrf_token, flashes
@@ -52,6 +54,12 @@ PAGES = {
     "/agency/cases":                   (200, 200, 200, 403, LOGIN, LOGIN),
     "/agency/cases/{case}":            (200, 200, 200, 403, LOGIN, LOGIN),
     "/agency/settings/interest-rates": (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/batches/":                (200, 200, 403, 403, LOGIN, LOGIN),
+    "/agency/batches/runs":            (302, 302, 403, 403, LOGIN, LOGIN),  # htmx only
+    "/agency/batches/{run}":           (200, 200, 403, 403, LOGIN, LOGIN),
+    "/agency/documents/{document}":    (200, 200, 200, 403, LOGIN, LOGIN),
+    "/agency/outbox/":                 (404, 404, 404, 403, LOGIN, LOGIN),  # tests: no outbox
+    "/agency/outbox/{name}":           (404, 404, 404, 403, LOGIN, LOGIN),
     "/client/":                        (403, 403, 403, 200, LOGIN, LOGIN),
     "/client/cases":                   (403, 403, 403, 200, LOGIN, LOGIN),
     "/client/cases/{case}":            (403, 403, 403, 200, LOGIN, LOGIN),
@@ -70,8 +78,10 @@ PUBLIC_ENDPOINTS = {"static", "auth.index", "auth.login", "auth.forgot_password"
 
 def test_every_page_is_in_the_matrix(app):
     """A new page must say who may open it: add it to the matrix or to the public list."""
+    names = {"case_id": "{case}", "run_id": "{run}", "document_id": "{document}",
+             "name": "{name}"}
     guarded = {
-        re.sub(r"<[^>]+>", "{case}", rule.rule)
+        re.sub(r"<(?:\w+:)?(\w+)>", lambda m: names[m.group(1)], rule.rule)
         for rule in app.url_map.iter_rules()
         if "GET" in rule.methods and rule.endpoint not in PUBLIC_ENDPOINTS
     }
@@ -82,8 +92,12 @@ def test_every_page_is_in_the_matrix(app):
 def visitor(client, make, login):
     """Sign the test client in as a role; the one case every allowed role may see."""
 
-    def _visitor(role: str) -> int:
+    def _visitor(role: str) -> dict[str, int]:
         case, _ = make.case()
+        run = BatchRun(run_on=date(2026, 3, 2), trigger="manual", counts={})
+        document = save_document(DocumentKind.LETTER, "letter.pdf", "application/pdf",
+                                 b"%PDF-1.4 test", case_id=case.id)
+        db.session.add(run)
         if role in ROLES:
             user = make.user(ROLES[role], client=case.client if role == "client" else None)
         db.session.commit()
@@ -92,14 +106,14 @@ def visitor(client, make, login):
         elif role == "debtor":
             with client.session_transaction() as session:
                 session["debtor_id"] = case.debtor_id
-        return case.id
+        return {"case": case.id, "run": run.id, "document": document.id, "name": "x.eml"}
 
     return _visitor
 
 
 @pytest.mark.parametrize(("role", "path", "outcome"), MATRIX)
 def test_access_matrix(client, visitor, role, path, outcome):
-    url = path.format(case=visitor(role))
+    url = path.format(**visitor(role))
     response = client.get(url)
     if outcome == LOGIN:
         assert response.status_code == 302

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import Response, current_app, render_template, request
 from jinja2_fragments.flask import render_block
 from sqlalchemy import func, select
 
 from portal import htmx
 from portal.agency import bp
+from portal.documents.storage import read_document
 from portal.extensions import db
-from portal.models import OPEN_STATUSES, Case, CaseStatus, Client, Debtor
-from portal.services import case_queries, ledger
+from portal.models import OPEN_STATUSES, Case, CaseStatus, Client, Debtor, Document
+from portal.services import batches, case_queries, ledger
 
 
 @bp.get("/")
@@ -61,4 +62,17 @@ def case(case_id: int):
         balance=ledger.balance(case),
         entries=ledger.entries(case),
         events=case_queries.timeline(case),
+        notices=batches.case_notices(case.id),
+    )
+
+
+@bp.get("/documents/<int:document_id>")
+def document(document_id: int):
+    """A letter, email or dossier as it was made, for the agency's staff."""
+    doc = db.get_or_404(Document, document_id)
+    return Response(
+        read_document(doc),
+        mimetype=doc.content_type,
+        headers={"Content-Disposition": f'inline; filename="{doc.filename}"',
+                 "Cache-Control": "private, no-store"},
     )

