@@ -19,10 +19,11 @@ from zoneinfo import ZoneInfo
 from portal.cli import demo_people as people
 from portal.domain.allocation import allocate
 from portal.domain.costs import statutory_collection_costs
+from portal.domain.dunning import CaseState, due_on
 from portal.domain.interest import statutory_interest
 from portal.domain.money import cents_to_decimal
 from portal.models import Bucket, Case, CaseStatus, Debtor, DebtorKind, EntryCause, User
-from portal.services import audit, ledger
+from portal.services import audit, ledger, workflows
 from portal.services.cases import InvoiceData
 
 CLIENTS = people.CLIENTS
@@ -219,7 +220,18 @@ class Story:
             due = sent  # a business owes the costs without a 14-day letter
         if self.plan.debtor.email:
             self.event(sent, "email.sent", "Email with a link to the payment page sent")
+        self._dunning_position(FIRST_LETTER_POSITION, sent)
         return due
+
+    def _dunning_position(self, position: int, done_on: date) -> None:
+        """Put the case where its story left it in the workflow, so the batch goes on from there."""
+        workflow = workflows.workflow_for(self.case)
+        steps = workflows.steps_of(workflow, business=not self.consumer)
+        state = CaseState(oldest_due_date=min(i.due_date for i in self.case.invoices),
+                          last_position=position, last_step_on=done_on)
+        self.case.workflow_position = position
+        self.case.last_step_on = done_on
+        self.case.next_step_on = due_on(steps, state)
 
     def chase(self, until: date) -> None:
         """Reminders and calls every few weeks while nothing else happened (at most four)."""
@@ -298,6 +310,10 @@ class Story:
         ledger.book(self.case, bucket, amount, cause, description, booked_on=on, **extra)
 
 
+# The demo's first letter is the default workflow's 14-day letter (a demand for businesses).
+FIRST_LETTER_POSITION = 3
+
+
 def play(cast: Cast, case: Case, plan: CasePlan) -> None:
     """Tell what happened to a freshly opened case, up to today, and set its status."""
     story = Story(cast, case, plan)
@@ -329,6 +345,7 @@ def _promised(story: Story, age: int) -> None:
     story.event(agreed, "promise.made", f"Promise to pay {eur(story.tally.total - down)} by "
                 f"{promise_by:%d-%m-%Y} after a down payment", user=story.caller())
     story.pay(agreed, down, " (down payment)")
+    story.case.promise_until = promise_by  # dunning waits for the promised day
     story.settle(CaseStatus.PROMISED)
 
 
