@@ -79,6 +79,40 @@ def entry_label(entry) -> str:
     return entry.description
 
 
+# The batch's counts ("final_demand/letter", "skipped/disputed", ...) in words.
+COUNT_LABELS = {
+    "invoice": _l("Invoice sent"),
+    "email_reminder": _l("Reminder"),
+    "letter": _l("Letter"),
+    "fourteen_day_letter": _l("14-day letter"),
+    "final_demand": _l("Final demand"),
+    "call_task": _l("Handed to the call team"),
+    "legal_handover": _l("Handed over to legal"),
+    "notices": _l("Notices"),
+    "skipped": _l("Skipped"),
+    "costs": _l("Collection costs"),
+    "interest": _l("Interest"),
+    "failed": _l("Failed"),
+    "email": _l("by email"),
+    "withheld": _l("not charged yet (14-day term)"),
+    "booked": _l("booked"),
+    "disputed": _l("disputed"),
+    "arrangement": _l("payment plan"),
+    "promise": _l("promise to pay"),
+    "on_hold": _l("on hold"),
+    "do_not_contact": _l("do not contact"),
+    "not_due": _l("not due yet"),
+    "finished": _l("workflow finished"),
+    "closed": _l("closed"),
+}
+
+
+def count_label(code: str) -> str:
+    if code == "letter":
+        return str(_l("by letter"))
+    return str(COUNT_LABELS.get(code, code))
+
+
 def status_label(status: object) -> str:
     return str(STATUS_LABELS.get(str(status), status))
 
@@ -116,6 +150,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(day)
     app.add_template_filter(percent)
     app.add_template_global(status_label)
+    app.add_template_global(count_label)
+    app.add_template_global(COUNT_LABELS, "count_labels")
     app.add_template_global(bucket_label)
     app.add_template_global(cause_label)
     app.add_template_global(event_label)

@@ -79,14 +79,18 @@ def test_an_admin_starts_the_batch_and_a_supervisor_may_not(app, client, make, l
     token = csrf_token(client.get("/agency/batches/").text)
     response = client.post("/agency/batches/run", data={"csrf_token": token})
     assert response.status_code == 302
+    run = db.session.scalars(db.select(BatchRun)).one()
+    assert (run.status, run.trigger, run.started_by_id) == (RunStatus.PLANNED, "manual", admin.id)
     jobs = Queue("dunning", connection=queue_redis).jobs
     assert [(job.func_name, job.args) for job in jobs][-1] == (
-        "portal.jobs.dunning.run_now", (admin.id,))
+        "portal.jobs.dunning.run_planned", (run.id,))
     Queue("dunning", connection=queue_redis).empty()
+    # The planned run shows at once, and the page polls until the worker has done it.
+    assert 'hx-trigger="every 2s"' in client.get("/agency/batches/").text
 
 
 def test_failed_notices_are_shown_and_sent_again(app, client, make, login, queue_redis):
-    admin = make.user(Role.ADMIN)
+    admin = make.user(Role.ADMIN, language="en")
     case, _code = make.case()
     run = BatchRun(run_on=DAY, trigger="cron", status=RunStatus.DONE, counts={
         "email_reminder/email": 2, "skipped/disputed": 1})
@@ -98,7 +102,7 @@ def test_failed_notices_are_shown_and_sent_again(app, client, make, login, queue
     db.session.commit()
     login(admin)
     page = client.get(f"/agency/batches/{run.id}").text
-    assert "mailbox full" in page and "skipped" in page and "disputed" in page
+    assert "mailbox full" in page and "Skipped" in page and "disputed" in page
     token = csrf_token(page)
     client.post(f"/agency/batches/{run.id}/retry", data={"csrf_token": token})
     db.session.expire_all()

@@ -609,6 +609,19 @@ def test_run_now_records_who_started_it(book, make, enqueued, monkeypatch):
     assert [name for _, name, _ in enqueued] == [jobs.RUN_CHUNK]
 
 
+def test_a_planned_run_is_started_once_by_the_worker(book, make, enqueued):
+    admin = make.user()
+    run = dunning.request_run(STEP_DAYS[0], trigger="manual", user=admin)
+    db.session.commit()
+    assert run.status == RunStatus.PLANNED
+    assert jobs.run_planned(run.id) == run.id
+    db.session.refresh(run)
+    assert (run.status, run.cases_due, run.started_by_id) == (RunStatus.RUNNING, 10, admin.id)
+    assert [name for _, name, _ in enqueued] == [jobs.RUN_CHUNK]
+    jobs.run_planned(run.id)  # delivered twice: nothing more happens
+    assert [name for _, name, _ in enqueued] == [jobs.RUN_CHUNK]
+
+
 def test_the_batch_records_and_charges_the_same_on_each_backend(migrated_app, run_day):
     # The ON CONFLICT inserts, the run's row lock and the grouped reads on the real schema.
     book = _build_book(factories.Factory())

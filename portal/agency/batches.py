@@ -13,12 +13,13 @@ from portal.auth.loader import guard_roles
 from portal.extensions import db
 from portal.models import BatchRun, Channel, Notice, Role
 from portal.queue import enqueue_after_commit
-from portal.services import batches
+from portal.services import batches, dunning
+from portal.services.notices import agency_today
 
 bp = Blueprint("batches", __name__)
 guard_roles(bp, [Role.ADMIN, Role.SUPERVISOR])
 
-RUN_NOW = "portal.jobs.dunning.run_now"
+RUN_PLANNED = "portal.jobs.dunning.run_planned"
 DELIVER_NOTICES = "portal.jobs.delivery.deliver_notices"
 SENDING_QUEUE = {Channel.EMAIL: "mail", Channel.LETTER: "letters"}
 
@@ -50,7 +51,8 @@ def runs():
 def run_now():
     if current_user.role != Role.ADMIN:
         abort(403)
-    enqueue_after_commit("dunning", RUN_NOW, current_user.id)
+    run = dunning.request_run(agency_today(), trigger="manual", user=current_user)
+    enqueue_after_commit("dunning", RUN_PLANNED, run.id)
     db.session.commit()
     flash(_("The batch is starting. Its progress appears below."), "success")
     return redirect(url_for(".index"))

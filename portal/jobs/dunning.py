@@ -9,17 +9,17 @@ sender claims each notice, so a notice enqueued twice still goes out once).
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from flask import current_app
 
 from portal.extensions import db
 from portal.jobs import job_logger
-from portal.models import BatchRun, Channel, User
+from portal.models import BatchRun, Channel, RunStatus, User
 from portal.queue import enqueue_after_commit
 from portal.services import dunning
 from portal.services.dunning import QueuedNotice
+from portal.services.notices import agency_today
 
 # By name: the delivery module is not imported here (it renders and sends; we only record).
 # Its batch form: emails in one job share an SMTP connection, and every job is a fork of the
@@ -32,11 +32,6 @@ DEFAULT_CHUNK_SIZE = 500
 CHUNK_TIMEOUT = 600  # seconds; a chunk of 500 takes a second or two
 
 
-def agency_today() -> date:
-    """Today in the agency's time zone (the batch runs at 06:30 there, not in UTC)."""
-    return datetime.now(ZoneInfo(current_app.config["AGENCY_TIMEZONE"])).date()
-
-
 def morning_batch() -> int:
     """The cron entry: start today's run and enqueue its chunks; returns the run's id."""
     return _start(trigger="cron", user=None)
@@ -47,11 +42,31 @@ def run_now(user_id: int) -> int:
     return _start(trigger="manual", user=db.session.get(User, user_id))
 
 
+def run_planned(run_id: int) -> int:
+    """Start a run the admin asked for on the batches page (it shows there as planned)."""
+    run = db.session.get(BatchRun, run_id)
+    if run is None:
+        raise LookupError(f"no batch run {run_id}")
+    if run.status != RunStatus.PLANNED:
+        return run.id  # already started: a second delivery of this job does nothing
+    user = db.session.get(User, run.started_by_id) if run.started_by_id else None
+    return _enqueue_run(run, dunning.plan_run(run, chunk_size=_chunk_size(), user=user))
+
+
+def _chunk_size() -> int:
+    return int(current_app.config.get("DUNNING_CHUNK_SIZE", DEFAULT_CHUNK_SIZE))
+
+
 def _start(*, trigger: str, user: User | None) -> int:
-    log = job_logger(__name__)
     today = agency_today()
-    chunk_size = int(current_app.config.get("DUNNING_CHUNK_SIZE", DEFAULT_CHUNK_SIZE))
-    run, chunks = dunning.start_run(today, trigger=trigger, user=user, chunk_size=chunk_size)
+    run, chunks = dunning.start_run(today, trigger=trigger, user=user, chunk_size=_chunk_size())
+    return _enqueue_run(run, chunks)
+
+
+def _enqueue_run(run: BatchRun, chunks: list[list[int]]) -> int:
+    """Enqueue the run's chunks and the day's leftover notices, after one commit."""
+    log = job_logger(__name__)
+    today = run.run_on
     for chunk in chunks:
         enqueue_after_commit(
             "dunning", RUN_CHUNK, run.id, chunk, today.isoformat(), job_timeout=CHUNK_TIMEOUT

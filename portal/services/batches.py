@@ -23,10 +23,14 @@ class DeliveryCounts:
 
 
 def runs_in_progress() -> bool:
-    return bool(db.session.scalar(
-        select(func.count(BatchRun.id)).where(
-            BatchRun.status.in_([RunStatus.PLANNED, RunStatus.RUNNING]))
-    ))
+    """A run still deciding, or its notices still being sent: the batches page keeps polling."""
+    running = select(BatchRun.id).where(
+        BatchRun.status.in_([RunStatus.PLANNED, RunStatus.RUNNING]))
+    sending = select(Notice.id).where(
+        Notice.batch_run_id.is_not(None),
+        Notice.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.SENDING]))
+    return bool(db.session.scalar(select(running.exists())) or
+                db.session.scalar(select(sending.exists())))
 
 
 def delivery_counts(run_ids: list[int]) -> dict[int, DeliveryCounts]:

@@ -154,21 +154,34 @@ def start_run(
     today: date, *, trigger: str, user: User | None = None, chunk_size: int = 500
 ) -> tuple[BatchRun, list[list[int]]]:
     """Record a run for `today` with its due cases split into chunks; returns both. Flushes."""
+    run = request_run(today, trigger=trigger, user=user)
+    return run, plan_run(run, chunk_size=chunk_size, user=user)
+
+
+def request_run(today: date, *, trigger: str, user: User | None = None) -> BatchRun:
+    """A planned run, shown at once on the batches page; `plan_run` fills it in. Flushes."""
+    run = BatchRun(run_on=today, trigger=trigger, started_by_id=user.id if user else None,
+                   status=RunStatus.PLANNED, counts={})
+    db.session.add(run)
+    db.session.flush()
+    return run
+
+
+def plan_run(run: BatchRun, *, chunk_size: int = 500, user: User | None = None) -> list[list[int]]:
+    """Find the run's due cases and split them into chunks; the run starts (or is done when
+    nothing is due). Flushes."""
+    today, trigger = run.run_on, run.trigger
     chunks = plan_chunks(today, chunk_size)
     due = sum(len(chunk) for chunk in chunks)
-    run = BatchRun(
-        run_on=today, trigger=trigger, started_by_id=user.id if user else None,
-        status=RunStatus.RUNNING if chunks else RunStatus.DONE,
-        finished_at=None if chunks else utcnow(),
-        cases_due=due, chunks_total=len(chunks), chunks_done=0, counts={},
-    )
-    db.session.add(run)
+    run.status = RunStatus.RUNNING if chunks else RunStatus.DONE
+    run.finished_at = None if chunks else utcnow()
+    run.cases_due, run.chunks_total, run.chunks_done = due, len(chunks), 0
     db.session.flush()
     audit.record(
         "dunning.run_started", f"Dunning run for {today.isoformat()}: {due} case(s) due",
         user=user, client_visible=False, run_id=run.id, trigger=trigger,
     )
-    return run, chunks
+    return chunks
 
 
 def finish_chunk(run_id: int, counts: dict[str, int], *, error: str | None = None) -> BatchRun:
