@@ -71,6 +71,18 @@ class Config:
     AGENCY_TIMEZONE = _env("AGENCY_TIMEZONE", "Europe/Amsterdam")
     JURISDICTION = _env("JURISDICTION", "NL")
     PUBLIC_URL = _env("PUBLIC_URL", "http://127.0.0.1:5000")
+    # On every letter and email; unset values print as clearly fake placeholders
+    # (portal.services.notices.AGENCY_DEFAULTS), and production refuses to start without an IBAN.
+    AGENCY_ADDRESS = _env("AGENCY_ADDRESS")  # lines separated by "\n"
+    AGENCY_IBAN = _env("AGENCY_IBAN")
+    AGENCY_BIC = _env("AGENCY_BIC")
+    AGENCY_PHONE = _env("AGENCY_PHONE")
+    AGENCY_EMAIL = _env("AGENCY_EMAIL")
+    AGENCY_KVK = _env("AGENCY_KVK")
+    DUNNING_SENDER_NAME = _env("DUNNING_SENDER_NAME")
+    DUNNING_SENDER_TITLE = _env("DUNNING_SENDER_TITLE")
+    DUNNING_PAY_WITHIN_DAYS = _env_int("DUNNING_PAY_WITHIN_DAYS", 7)
+    DUNNING_CHUNK_SIZE = _env_int("DUNNING_CHUNK_SIZE", 500)
 
     BABEL_DEFAULT_LOCALE = "nl"
     BABEL_DEFAULT_TIMEZONE = AGENCY_TIMEZONE
@@ -128,7 +140,7 @@ class ProductionConfig(Config):
     def check(cls) -> None:
         missing = [
             name
-            for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_SERVER")
+            for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_SERVER", "AGENCY_IBAN")
             if not _env(name)
         ]
         if missing:

@@ -12,6 +12,7 @@ PRODUCTION = {
     "DATABASE_URL": "postgresql://portal@db.internal/portal",
     "REDIS_URL": "redis://cache.internal:6379/0",
     "MAIL_SERVER": "smtp.internal",
+    "AGENCY_IBAN": "NL91ABNA0417164300",
 }
 SHOW = (
     "from portal import create_app; app = create_app(); "
@@ -26,7 +27,9 @@ def run_app(env: dict[str, str]) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_SERVER"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_SERVER", "AGENCY_IBAN"]
+)
 def test_production_refuses_to_start_without_a_secret(missing):
     env = {k: v for k, v in PRODUCTION.items() if k != missing}
     result = run_app(env)
