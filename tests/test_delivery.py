@@ -142,3 +142,17 @@ def test_letters_become_pdfs_and_one_merged_pdf_for_the_post_room(app, make, out
     merged = read_document(db.session.get(Document, merged_id))
     pages = sum(len(PdfReader(io.BytesIO(read_document(d))).pages) for d in letters)
     assert len(PdfReader(io.BytesIO(merged)).pages) == pages
+
+
+def test_lost_sends_are_found_again_by_the_next_run(app, make, outbox):
+    """A queued notice of an earlier day and a stale claim are pending; a fresh claim is not."""
+    queued = make_notice(make)
+    stale = make_notice(make)
+    fresh = make_notice(make)
+    now = utcnow()
+    delivery.claim(stale.id, now - delivery.CLAIM_LEASE - timedelta(minutes=1))
+    delivery.claim(fresh.id, now)
+    db.session.commit()
+    assert [notice_id for notice_id, _ in delivery.pending(now)] == [queued.id, stale.id]
+    assert jobs.deliver_notices([queued.id, stale.id, fresh.id]) == {
+        queued.id: "sent", stale.id: "sent", fresh.id: "not ours"}

@@ -5,6 +5,7 @@ from flask import Blueprint
 from portal.agency.batches import bp as batches_bp
 from portal.agency.outbox import bp as outbox_bp
 from portal.agency.settings import bp as settings_bp
+from portal.agency.workflows import bp as workflows_bp
 from portal.auth.loader import guard_roles
 from portal.models import STAFF_ROLES
 
@@ -13,5 +14,6 @@ guard_roles(bp, STAFF_ROLES)
 bp.register_blueprint(settings_bp, url_prefix="/settings")
 bp.register_blueprint(batches_bp, url_prefix="/batches")
 bp.register_blueprint(outbox_bp, url_prefix="/outbox")
+bp.register_blueprint(workflows_bp, url_prefix="/workflows")
 
 from portal.agency import views  # noqa: E402,F401

@@ -13,7 +13,7 @@ from portal.auth.loader import guard_roles
 from portal.extensions import db
 from portal.models import BatchRun, Channel, Notice, Role
 from portal.queue import enqueue_after_commit
-from portal.services import batches, dunning
+from portal.services import batches, delivery, dunning
 from portal.services.notices import agency_today
 
 bp = Blueprint("batches", __name__)
@@ -84,3 +84,16 @@ def retry(run_id: int):
     db.session.commit()
     flash(_("%(count)s notice(s) will be sent again.", count=len(ids)), "success")
     return redirect(request.referrer or url_for(".show", run_id=run.id))
+
+
+@bp.post("/<int:run_id>/post-room")
+def post_room(run_id: int):
+    """The run day's letters merged into one PDF for the post room, made in the request: a
+    day's letters take a few seconds at most, and the admin wants the file now."""
+    run = db.get_or_404(BatchRun, run_id)
+    document = delivery.post_room_pdf(run.run_on)
+    if document is None:
+        flash(_("There are no letters for this day."), "info")
+        return redirect(url_for(".show", run_id=run.id))
+    db.session.commit()
+    return redirect(url_for("agency.document", document_id=document.id))

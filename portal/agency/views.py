@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from flask import Response, current_app, render_template, request
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from sqlalchemy import func, select
 
@@ -8,8 +10,11 @@ from portal import htmx
 from portal.agency import bp
 from portal.documents.storage import read_document
 from portal.extensions import db
-from portal.models import OPEN_STATUSES, Case, CaseStatus, Client, Debtor, Document
+from portal.models import OPEN_STATUSES, Case, CaseStatus, Client, Debtor, Document, Role
+from portal.queue import enqueue_after_commit
 from portal.services import batches, case_queries, ledger
+
+MAKE_DOSSIER = "portal.jobs.dossier.make_dossier"
 
 
 @bp.get("/")
@@ -63,7 +68,22 @@ def case(case_id: int):
         entries=ledger.entries(case),
         events=case_queries.timeline(case),
         notices=batches.case_notices(case.id),
+        documents=batches.case_documents(case.id),
     )
+
+
+@bp.post("/cases/<int:case_id>/dossier")
+def make_dossier(case_id: int):
+    """Make a legal case's dossier again (on the `letters` queue): for admins and supervisors."""
+    if current_user.role not in (Role.ADMIN, Role.SUPERVISOR):
+        abort(403)
+    case = db.get_or_404(Case, case_id)
+    if case.status != CaseStatus.LEGAL:
+        abort(409)
+    enqueue_after_commit("letters", MAKE_DOSSIER, case.id)
+    db.session.commit()
+    flash(_("The dossier is being made. It appears under Documents in a moment."), "success")
+    return redirect(url_for(".case", case_id=case.id))
 
 
 @bp.get("/documents/<int:document_id>")

@@ -15,9 +15,9 @@ from flask import current_app
 
 from portal.extensions import db
 from portal.jobs import job_logger
-from portal.models import BatchRun, Channel, RunStatus, User
+from portal.models import BatchRun, Channel, RunStatus, User, utcnow
 from portal.queue import enqueue_after_commit
-from portal.services import dunning
+from portal.services import delivery, dossier, dunning
 from portal.services.dunning import QueuedNotice
 from portal.services.notices import agency_today
 
@@ -27,6 +27,7 @@ from portal.services.notices import agency_today
 DELIVER_NOTICES = "portal.jobs.delivery.deliver_notices"
 SENDING_BATCH = 50  # notices per delivery job: small enough for two workers to share a chunk
 RUN_CHUNK = "portal.jobs.dunning.run_chunk"
+MAKE_DOSSIER = "portal.jobs.dossier.make_dossier"
 SENDING_QUEUE = {Channel.EMAIL: "mail", Channel.LETTER: "letters"}
 DEFAULT_CHUNK_SIZE = 500
 CHUNK_TIMEOUT = 600  # seconds; a chunk of 500 takes a second or two
@@ -71,8 +72,9 @@ def _enqueue_run(run: BatchRun, chunks: list[list[int]]) -> int:
         enqueue_after_commit(
             "dunning", RUN_CHUNK, run.id, chunk, today.isoformat(), job_timeout=CHUNK_TIMEOUT
         )
-    # Notices an earlier run of the day recorded but may never have handed to a sender.
-    leftover = dunning.queued_notice_ids(run)
+    # Notices an earlier run recorded but whose sending was lost (a killed worker, a Redis
+    # hiccup after a commit): every run hands them to a sender again; the claim stops doubles.
+    leftover = [QueuedNotice(i, channel) for i, channel in delivery.pending(utcnow())]
     _enqueue_sending(leftover)
     db.session.commit()
     log.info("dunning run %s for %s: %s case(s) due in %s chunk(s), %s notice(s) re-sent",
@@ -95,6 +97,8 @@ def run_chunk(run_id: int, case_ids: list[int], today_iso: str) -> dict[str, int
         counts = dunning.advance_cases(run, case_ids, today)
         dunning.finish_chunk(run_id, counts)
         _enqueue_sending(dunning.queued_notice_ids(run, case_ids=case_ids))
+        for case_id in dossier.cases_without_dossier(case_ids):  # handed over to legal now
+            enqueue_after_commit("letters", MAKE_DOSSIER, case_id)
         db.session.commit()
     except Exception as exc:
         db.session.rollback()

@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 
 from portal.extensions import db
-from portal.models import BatchRun, Communication, DeliveryStatus, Notice, RunStatus, User
+from portal.models import (
+    BatchRun,
+    Communication,
+    DeliveryStatus,
+    Document,
+    DocumentKind,
+    Notice,
+    RunStatus,
+    User,
+)
 from portal.services import audit
 
 
@@ -89,4 +98,13 @@ def case_notices(case_id: int) -> list[Notice]:
         .join(Communication, Communication.notice_id == Notice.id)
         .where(Communication.case_id == case_id)
         .order_by(Notice.dated.desc(), Notice.id.desc())
+    ))
+
+
+def case_documents(case_id: int) -> list[Document]:
+    """The case's dossiers for legal, newest first (letters and emails show with their notice)."""
+    return list(db.session.scalars(
+        select(Document)
+        .where(Document.case_id == case_id, Document.kind == DocumentKind.DOSSIER)
+        .order_by(Document.created_at.desc(), Document.id.desc())
     ))

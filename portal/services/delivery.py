@@ -64,6 +64,18 @@ def claim(notice_id: int, now: datetime) -> Notice | None:
     return db.session.get(Notice, notice_id, populate_existing=True)
 
 
+def pending(now: datetime) -> list[tuple[int, Channel]]:
+    """Every notice that should still go out: queued on any day (its job may have been lost
+    with a killed worker), or claimed by a sender whose claim went stale."""
+    stale = (Notice.status == DeliveryStatus.SENDING) & (Notice.claimed_at < now - CLAIM_LEASE)
+    rows = db.session.execute(
+        select(Notice.id, Notice.channel)
+        .where(or_(Notice.status == DeliveryStatus.QUEUED, stale))
+        .order_by(Notice.id)
+    )
+    return [(notice_id, Channel(channel)) for notice_id, channel in rows]
+
+
 def contact_refusal(notice: Notice) -> str | None:
     """Why this notice may not go out now (rules are checked again at send time), or None."""
     debtor = notice.communications[0].case.debtor if notice.communications else None
