@@ -39,9 +39,10 @@ from rq.job import JobStatus
 from sqlalchemy import event, func, select, text
 
 from portal.config import ROOT
-from portal.domain.costs import statutory_collection_costs
+from portal.domain.costs import costs_shares, statutory_collection_costs
 from portal.domain.dunning import NO_FOURTEEN_DAY_LETTER, TERM_RUNNING
 from portal.domain.interest import statutory_interest
+from portal.domain.money import split_pro_rata
 from portal.extensions import db
 from portal.jobs import dunning as jobs
 from portal.models import (
@@ -566,7 +567,7 @@ def test_the_call_step_sends_nothing_and_the_legal_step_stops_dunning(book, run_
     ],
 )
 def test_costs_shares_go_on_the_summed_principal(principals, vat, expected):
-    assert dunning.costs_shares(principals, vat=vat) == expected
+    assert costs_shares(principals, vat=vat) == expected
     unpaid = sum(max(p, 0) for p in principals.values())
     assert sum(expected.values()) == statutory_collection_costs(unpaid, vat=vat)
 
@@ -581,7 +582,7 @@ def test_costs_shares_go_on_the_summed_principal(principals, vat, expected):
     ],
 )
 def test_split_pro_rata(total, weights, expected):
-    shares = dunning.split_pro_rata(total, weights)
+    shares = split_pro_rata(total, weights)
     assert shares == expected
     assert sum(shares.values()) == total
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import NamedTuple
 
-from portal.domain.money import round_half_up
+from portal.domain.money import round_half_up, split_pro_rata
 
 VAT_RATE = Decimal("0.21")
 MINIMUM_CENTS = 40_00
@@ -64,3 +64,13 @@ def _scale_amount(principal_cents: int) -> Decimal:
         total += (upper - lower) * band.rate
         lower = upper
     return total
+
+
+def costs_shares(principals: dict[int, int], *, vat: bool) -> dict[int, int]:
+    """Collection costs for claims that go in one demand, per claim: the BIK scale on their
+    summed unpaid principal (LAW.md), split in proportion. A 14-day letter announcing costs
+    should state what this gives for its cases; nothing owed (all paid): no costs."""
+    unpaid = {key: max(cents, 0) for key, cents in principals.items()}
+    if not sum(unpaid.values()):
+        return dict.fromkeys(unpaid, 0)
+    return split_pro_rata(statutory_collection_costs(sum(unpaid.values()), vat=vat), unpaid)

@@ -59,3 +59,15 @@ def _parse(value: str | Decimal) -> Decimal:
     if not amount.is_finite():
         raise ValueError(f"{value!r} is not a finite amount")
     return amount
+
+
+def split_pro_rata(total: int, weights: dict[int, int]) -> dict[int, int]:
+    """`total` cents split in proportion to `weights` (rounded down); the cents left over go
+    to the largest weight (the lowest key on a tie). The shares add up to `total` exactly."""
+    whole = sum(weights.values())
+    if whole <= 0:
+        raise ValueError("nothing to split over")
+    shares = {key: total * weight // whole for key, weight in weights.items()}
+    largest = min(weights, key=lambda key: (-weights[key], key))
+    shares[largest] += total - sum(shares.values())
+    return shares

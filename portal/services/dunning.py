@@ -30,7 +30,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.domain.costs import statutory_collection_costs
+from portal.domain.costs import costs_shares
 from portal.domain.dunning import (
     CaseState,
     Decision,
@@ -534,33 +534,11 @@ def _book_costs(notice: Notice, fresh: list[_Due], facts: _Facts, today: date) -
     return shares
 
 
-def costs_shares(principals: dict[int, int], *, vat: bool) -> dict[int, int]:
-    """Collection costs for claims that go in one demand, per claim: the BIK scale on their
-    summed unpaid principal (LAW.md), split in proportion. A 14-day letter announcing costs
-    should state what this gives for its cases; nothing owed (all paid): no costs."""
-    unpaid = {key: max(cents, 0) for key, cents in principals.items()}
-    if not sum(unpaid.values()):
-        return dict.fromkeys(unpaid, 0)
-    return split_pro_rata(statutory_collection_costs(sum(unpaid.values()), vat=vat), unpaid)
-
-
 def _costs_description(cases: int, vat: bool) -> str:
     text = "Statutory collection costs (BIK scale)"
     if cases > 1:
         text += f", share of {cases} claims in one demand"
     return text + (", incl. 21% VAT" if vat else "")
-
-
-def split_pro_rata(total: int, weights: dict[int, int]) -> dict[int, int]:
-    """`total` cents split in proportion to `weights` (rounded down); the cents left over go
-    to the largest weight (the lowest key on a tie). The shares add up to `total` exactly."""
-    whole = sum(weights.values())
-    if whole <= 0:
-        raise ValueError("nothing to split over")
-    shares = {key: total * weight // whole for key, weight in weights.items()}
-    largest = min(weights, key=lambda key: (-weights[key], key))
-    shares[largest] += total - sum(shares.values())
-    return shares
 
 
 def _move(plan: _Due, today: date) -> None:
