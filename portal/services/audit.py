@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from sqlalchemy import insert
 
 from portal.extensions import db
 from portal.models import ActorKind, AuditEvent, Case, User
@@ -39,3 +42,12 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def record_many(rows: Sequence[dict[str, Any]]) -> None:
+    """Add many system events in one executemany, without an ORM object each (a batch writes
+    thousands). A row holds AuditEvent columns: action, summary, case_id, client_id, detail, and
+    optionally client_visible; the actor is the system."""
+    if rows:
+        system = {"actor_kind": ActorKind.SYSTEM, "client_visible": True}
+        db.session.execute(insert(AuditEvent), [{**system, **row} for row in rows])

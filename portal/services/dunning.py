@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, any_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -352,9 +352,10 @@ def _record(
     cases; money is booked for the communications inserted here, not for earlier ones."""
     done_before = _existing_keys([plan.key for plan in due if _sends(plan)])
     groups: dict[NoticeGroup, list[_Due]] = defaultdict(list)
+    events: list[dict[str, Any]] = []  # audited in one executemany: see audit.record_many
     for plan in due:
         if not _sends(plan):
-            _record_without_notice(plan, counts)
+            events.append(_record_without_notice(plan, counts))
         elif plan.key in done_before:
             counts[f"repeated/{plan.step.action}"] += 1
         else:
@@ -365,16 +366,18 @@ def _record(
     fresh = _insert_communications(groups, notices)
     for group, members in groups.items():
         recorded = [plan for plan in members if plan.key in fresh]
-        _settle(notices[group], recorded, facts, today, counts)
+        events += _settle(notices[group], recorded, facts, today, counts)
+    audit.record_many(events)
 
 
 def _sends(plan: _Due) -> bool:
     return plan.step.action is not StepAction.CALL_TASK and plan.decision.channel is not None
 
 
-def _record_without_notice(plan: _Due, counts: Counter[str]) -> None:
+def _record_without_notice(plan: _Due, counts: Counter[str]) -> dict[str, Any]:
     """A call task (the call team's queue takes it from the case's position), or a step with
-    nothing to send to (no email address, no fallback): the case moves on all the same."""
+    nothing to send to (no email address, no fallback): the case moves on all the same.
+    Returns its audit event's row."""
     action = plan.step.action
     if action is StepAction.CALL_TASK:
         counts["call_task/call"] += 1
@@ -382,23 +385,57 @@ def _record_without_notice(plan: _Due, counts: Counter[str]) -> None:
     else:
         counts[f"no_channel/{action}"] += 1
         summary = f"{plan.row.name} not sent: no email address and no fallback"
-    audit.record("dunning.step", summary, case=plan.case, step_id=plan.row.id,
-                 position=plan.step.position)
+    return _step_event(plan, summary)
+
+
+def _step_event(plan: _Due, summary: str, **detail: Any) -> dict[str, Any]:
+    """The "dunning.step" audit event of a case, as a row for audit.record_many."""
+    case = plan.case
+    detail = {"step_id": plan.row.id, "position": plan.step.position, **detail}
+    return {"action": "dunning.step", "summary": summary, "case_id": case.id,
+            "client_id": case.client_id, "detail": detail}
 
 
 def _existing_keys(keys: list[str]) -> set[str]:
     if not keys:
         return set()
-    stmt = select(Communication.idempotency_key).where(Communication.idempotency_key.in_(keys))
+    stmt = select(Communication.idempotency_key).where(_among(Communication.idempotency_key, keys))
     return set(db.session.scalars(stmt))
 
 
+def _among(column: Any, values: list[Any]) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL `column = ANY(:values)`, one array parameter: the
+    statement stays the same for any number of values (psycopg caches and prepares it). The
+    500-key IN list of a chunk's notices took ~0.4 s per chunk once 35k notices existed."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
 def _insert_ignore(model: Any, rows: list[dict[str, Any]], *returning: Any) -> list[Any]:
-    """INSERT ... ON CONFLICT DO NOTHING (PostgreSQL, SQLite): the inserted rows' `returning`."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(model.__table__).on_conflict_do_nothing().returning(*returning)
+    """INSERT ... ON CONFLICT DO NOTHING (PostgreSQL, SQLite): the inserted rows' `returning`.
+
+    Every row has the same keys. On PostgreSQL the rows go in as one array per column: the
+    statement's text is the same for any number of rows, so psycopg parses it once and caches
+    it (a multi-row VALUES grows past its cache limits and is parsed again for every chunk).
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = _insert_unnest(model.__table__, rows).on_conflict_do_nothing()
+        return list(db.session.execute(stmt.returning(*returning)))
+    stmt = sqlite.insert(model.__table__).on_conflict_do_nothing().returning(*returning)
     return list(db.session.execute(stmt, rows))
+
+
+def _insert_unnest(table: Any, rows: list[dict[str, Any]]) -> postgresql.Insert:
+    """INSERT INTO table (c1, ...) SELECT ... FROM unnest(:c1::type[], ...): the rows
+    as one typed array per column (Python-side column defaults are added by from_select)."""
+    names = list(rows[0])
+    arrays = [  # psycopg's dialect renders a typed ARRAY parameter with its cast: :c1::type[]
+        bindparam(name, [row[name] for row in rows], type_=postgresql.ARRAY(table.c[name].type))
+        for name in names
+    ]
+    source = func.unnest(*arrays).table_valued(*names).render_derived()
+    return postgresql.insert(table).from_select(names, select(*source.c))
 
 
 def _open_notices(
@@ -413,7 +450,7 @@ def _open_notices(
         return {}
     _count_notices(counts, _insert_ignore(Notice, list(rows.values()), *_KEY_AND_CHANNEL))
     keys = [row["key"] for row in rows.values()]
-    stmt = select(Notice).where(Notice.key.in_(keys)).with_for_update()
+    stmt = select(Notice).where(_among(Notice.key, keys)).with_for_update()
     found = {notice.key: notice for notice in db.session.scalars(stmt)}
     return {group: _queued(found[row["key"]], row, counts) for group, row in rows.items()}
 
@@ -464,22 +501,23 @@ def _insert_communications(
 
 def _settle(
     notice: Notice, fresh: list[_Due], facts: _Facts, today: date, counts: Counter[str]
-) -> None:
-    """Book the step's interest and costs for the newly recorded cases; audit each."""
+) -> list[dict[str, Any]]:
+    """Book the step's interest and costs for the newly recorded cases; their audit rows."""
     costs = _book_costs(notice, fresh, facts, today)
+    events = []
     for plan in fresh:
         interest = _book_interest(notice, plan, facts, today)
         counts[f"{plan.step.action}/{notice.channel}"] += 1
         flags = {"interest/booked": interest, "costs/charged": costs.get(plan.case.id),
                  "costs/withheld": plan.decision.warning}
         counts.update(key for key, value in flags.items() if value)
-        audit.record(
-            "dunning.step",
+        events.append(_step_event(
+            plan,
             f"{plan.row.name} recorded, to go by {notice.channel} (step {plan.step.position})",
-            case=plan.case, step_id=plan.row.id, position=plan.step.position,
             notice_id=notice.id, costs_cents=costs.get(plan.case.id, 0),
             interest_cents=interest, note=plan.decision.warning,
-        )
+        ))
+    return events
 
 
 def _cause_ref(plan: _Due, notice: Notice) -> str:
