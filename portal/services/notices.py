@@ -282,8 +282,23 @@ def _payment(agency: dict, cases: list[dict]) -> dict:
 # -- The editable texts ------------------------------------------------------------------------
 
 
-def template_source(key: str, channel: Channel | str, language: str) -> tuple[str, str]:
-    """(subject, body) of a text for the editor: the admin's version, else the shipped one."""
+def template_source(
+    key: str, channel: Channel | str, language: str, cache: dict | None = None
+) -> tuple[str, str]:
+    """(subject, body) of a text for the editor: the admin's version, else the shipped one.
+
+    `cache` (a dict the caller scopes, e.g. to one delivery job) remembers texts already
+    read; never a module-level one, which would miss an admin's edit.
+    """
+    if cache is None:
+        return _template_source(key, Channel(channel), language)
+    where = (key, Channel(channel), language)
+    if where not in cache:
+        cache[where] = _template_source(*where)
+    return cache[where]
+
+
+def _template_source(key: str, channel: Channel | str, language: str) -> tuple[str, str]:
     row = db.session.scalar(
         select(MessageTemplate).where(
             MessageTemplate.key == key,
@@ -299,10 +314,11 @@ def template_source(key: str, channel: Channel | str, language: str) -> tuple[st
     return default
 
 
-def _render_texts(draft: Draft, context: dict, source: tuple[str, str] | None) -> tuple[str, str]:
+def _render_texts(draft: Draft, context: dict, source: tuple[str, str] | None,
+                  templates: dict | None = None) -> tuple[str, str]:
     """(subject, body) rendered for `draft`; `source` replaces the stored text (previews)."""
     subject_source, body_source = source or template_source(
-        draft.template_key, draft.channel, draft.language
+        draft.template_key, draft.channel, draft.language, templates
     )
     where = f"{draft.template_key}.{draft.channel}.{draft.language}"
     # One line: a subject becomes a mail header, where a newline must never get through.
@@ -317,20 +333,21 @@ def _render_texts(draft: Draft, context: dict, source: tuple[str, str] | None) -
 # -- Emails and letters ------------------------------------------------------------------------
 
 
-def render_email(notice: Notice) -> RenderedEmail:
-    """The notice as an email: subject, plain text, HTML and a Message-ID stable per notice."""
-    subject, text, html = _email_parts(draft_for(notice))
+def render_email(notice: Notice, *, templates: dict | None = None) -> RenderedEmail:
+    """The notice as an email: subject, plain text, HTML and a Message-ID stable per notice.
+    `templates`: a cache for template_source."""
+    subject, text, html = _email_parts(draft_for(notice), templates=templates)
     return RenderedEmail(subject=subject, text=text, html=html, message_id=message_id(notice))
 
 
-def render_letter_html(notice: Notice) -> str:
+def render_letter_html(notice: Notice, *, templates: dict | None = None) -> str:
     """The notice as the HTML of a printed letter (A4, the address in the envelope window)."""
-    return _letter_html(draft_for(notice))
+    return _letter_html(draft_for(notice), templates=templates)
 
 
-def render_letter_pdf(notice: Notice) -> bytes:
+def render_letter_pdf(notice: Notice, *, templates: dict | None = None) -> bytes:
     """The notice as a PDF letter. Old cases may get an access code here: commit afterwards."""
-    return html_to_pdf(render_letter_html(notice))
+    return html_to_pdf(render_letter_html(notice, templates=templates))
 
 
 def preview(
@@ -363,11 +380,12 @@ def preview(
         return _letter_html(draft, source)
 
 
-def _email_parts(draft: Draft, source: tuple[str, str] | None = None) -> tuple[str, str, str]:
+def _email_parts(draft: Draft, source: tuple[str, str] | None = None, *,
+                 templates: dict | None = None) -> tuple[str, str, str]:
     with force_locale(DOCUMENT_LOCALES[draft.language]):
         context = context_for(draft)
         context["pay_link"] = _pay_link(draft)
-        subject, body = _render_texts(draft, context, source)
+        subject, body = _render_texts(draft, context, source, templates)
         page = {**context, "subject": subject, "body": body, "body_html": text_to_html(body),
                 "labels": dunning_templates.labels(draft.language)}
         html = _layout("documents/email.html").render(page)
@@ -375,10 +393,11 @@ def _email_parts(draft: Draft, source: tuple[str, str] | None = None) -> tuple[s
     return subject, text.strip() + "\n", html
 
 
-def _letter_html(draft: Draft, source: tuple[str, str] | None = None) -> str:
+def _letter_html(draft: Draft, source: tuple[str, str] | None = None, *,
+                 templates: dict | None = None) -> str:
     with force_locale(DOCUMENT_LOCALES[draft.language]):
         context = context_for(draft)
-        subject, body = _render_texts(draft, context, source)
+        subject, body = _render_texts(draft, context, source, templates)
         page = {**context, "subject": subject, "body_html": text_to_html(body),
                 "labels": dunning_templates.labels(draft.language)}
         return _layout("documents/letter.html").render(page)
