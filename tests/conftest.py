@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from datetime import date
+
+# Tests never write into the checkout's instance/ folder (documents, an embedded Redis):
+# set before portal.config is imported, which reads it once.
+os.environ.setdefault("PORTAL_INSTANCE_PATH", tempfile.mkdtemp(prefix="portal-tests-"))
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -90,6 +95,7 @@ def app(tmp_path, smtp_server):
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": smtp_server.port,
             "MAIL_SUPPRESS_SEND": False,  # mail really goes over SMTP to the test server
+            "DOCUMENTS_PATH": str(tmp_path / "documents"),
             "REDIS_URL": None,
         }
     )

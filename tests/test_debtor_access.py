@@ -185,7 +185,11 @@ def signed_elsewhere(case: Case) -> str:
 
 TAMPERINGS = {
     "case id edited": lambda case, token: point_at_next_case(token),
-    "signature changed": lambda case, token: token[:-1] + ("A" if token[-1] != "A" else "B"),
+    # A character inside the signature: the last one also carries base64 padding bits,
+    # so changing it alone may leave the decoded signature as it was.
+    "signature changed": lambda case, token: (
+        token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
+    ),
     "cut short": lambda case, token: token[: len(token) // 2],
     "signed elsewhere": lambda case, token: signed_elsewhere(case),
 }
