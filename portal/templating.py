@@ -64,7 +64,21 @@ EVENT_LABELS = {
     "debtor.wrong_code": lambda detail: _("A wrong access code was entered"),
     "debtor.locked": lambda detail: _("Access locked after repeated wrong codes"),
     "debtor.refused_locked": lambda detail: _("Sign-in refused: the reference is locked"),
+    "notice.email": lambda detail: _("Sent by email"),
+    "notice.letter": lambda detail: _("Letter made for the post"),
 }
+
+DELIVERY_LABELS = {
+    "queued": _l("waiting"),
+    "sending": _l("being sent"),
+    "sent": _l("sent"),
+    "failed": _l("failed"),
+    "cancelled": _l("not sent"),
+}
+
+
+def delivery_label(status: object) -> str:
+    return str(DELIVERY_LABELS.get(str(status), status))
 
 
 def event_label(event) -> str:
@@ -151,6 +165,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(percent)
     app.add_template_global(status_label)
     app.add_template_global(count_label)
+    app.add_template_global(delivery_label)
     app.add_template_global(COUNT_LABELS, "count_labels")
     app.add_template_global(bucket_label)
     app.add_template_global(cause_label)
