@@ -1,9 +1,15 @@
 """All models, importable from one place (Alembic and the services use this)."""
 
+from portal.models.arrangement import (
+    Arrangement,
+    ArrangementStatus,
+    Instalment,
+    InstalmentStatus,
+)
 from portal.models.audit import ActorKind, AuditEvent
 from portal.models.base import Base, utcnow
 from portal.models.case import OPEN_STATUSES, Case, CaseStatus, Invoice, ReferenceCounter
-from portal.models.client import Client
+from portal.models.client import ApprovalBy, Client
 from portal.models.communication import (
     Communication,
     DeliveryStatus,
@@ -12,6 +18,14 @@ from portal.models.communication import (
     Notice,
 )
 from portal.models.debtor import Debtor, DebtorKind
+from portal.models.dispute import (
+    Dispute,
+    DisputeOutcome,
+    DisputeReason,
+    DisputeStatus,
+    Message,
+    Party,
+)
 from portal.models.dunning import (
     BatchRun,
     Channel,
@@ -28,10 +42,25 @@ from portal.models.ledger import (
     LedgerEntry,
     LedgerIsAppendOnly,
 )
+from portal.models.payment import FINAL_PAYMENT_STATUSES, Payment, PaymentStatus
 from portal.models.rates import InterestRate
 from portal.models.user import STAFF_ROLES, Role, User
 
 __all__ = [
+    "FINAL_PAYMENT_STATUSES",
+    "ApprovalBy",
+    "Arrangement",
+    "ArrangementStatus",
+    "Dispute",
+    "DisputeOutcome",
+    "DisputeReason",
+    "DisputeStatus",
+    "Instalment",
+    "InstalmentStatus",
+    "Message",
+    "Party",
+    "Payment",
+    "PaymentStatus",
     "BatchRun",
     "Channel",
     "Communication",

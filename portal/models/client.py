@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import String, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.models.base import Base, utcnow
+from portal.models.base import Base, StrEnum, enum_type, utcnow
+
+
+class ApprovalBy(StrEnum):
+    """Who approves an instalment proposal outside the client's policy."""
+
+    AGENCY = "agency"
+    AGENCY_AND_CLIENT = "agency_and_client"
 
 
 class Client(Base):
@@ -22,6 +29,21 @@ class Client(Base):
     # The creditor cannot deduct VAT: VAT is then added to collection costs (BIK).
     charges_vat_on_costs: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+
+    # The collection policy: what a debtor may pay online and agree without asking anyone.
+    # (server defaults: existing clients get the agency's usual policy)
+    min_payment_cents: Mapped[int] = mapped_column(default=1000, server_default=text("1000"))
+    max_instalments: Mapped[int] = mapped_column(default=12, server_default=text("12"))
+    min_instalment_cents: Mapped[int] = mapped_column(default=2500, server_default=text("2500"))
+    max_arrangement_months: Mapped[int] = mapped_column(default=12, server_default=text("12"))
+    down_payment_percent: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    auto_accept_arrangements: Mapped[bool] = mapped_column(default=True, server_default=true())
+    arrangement_approval: Mapped[ApprovalBy] = mapped_column(
+        enum_type(ApprovalBy), default=ApprovalBy.AGENCY, server_default=ApprovalBy.AGENCY.value
+    )
+    instalment_grace_days: Mapped[int] = mapped_column(default=7, server_default=text("7"))
+    max_missed_instalments: Mapped[int] = mapped_column(default=2, server_default=text("2"))
+    instalment_reminder_days: Mapped[int] = mapped_column(default=3, server_default=text("3"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:

@@ -26,6 +26,7 @@ class DocumentKind(StrEnum):
     DOSSIER = "dossier"  # for the bailiff or lawyer
     INVOICE = "invoice"
     REPORT = "report"
+    EVIDENCE = "evidence"  # a file sent with a dispute (PDF or image)
 
 
 class Document(Base):
@@ -41,6 +42,7 @@ class Document(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int]
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    dispute_id: Mapped[int | None] = mapped_column(ForeignKey("disputes.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
