@@ -1,9 +1,10 @@
 """The debtor's pages under /pay: one debtor per session, never anyone else's case."""
 
-from flask import Blueprint, g, redirect, request, session, url_for
+from flask import Blueprint, abort, g, redirect, request, session, url_for
+from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import Debtor
+from portal.models import Case, Debtor
 
 bp = Blueprint("debtor", __name__)
 
@@ -24,7 +25,13 @@ def require_debtor():
     return None
 
 
-
+def load_case(case_id: int) -> Case:
+    """The signed-in debtor's case, or 404: the one way a debtor page loads a case by id
+    (someone else's case answers exactly like a missing one)."""
+    case = db.session.scalar(select(Case).where(Case.id == case_id, Case.debtor_id == g.debtor.id))
+    if case is None:
+        abort(404)
+    return case
 
 
 from portal.debtor import views  # noqa: E402,F401

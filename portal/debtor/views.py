@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, session, url_for
+from flask import current_app, flash, g, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal.debtor import bp
+from portal.debtor import bp, load_case
 from portal.debtor.forms import SignInForm
 from portal.extensions import db, limiter
 from portal.models import Case
@@ -73,11 +73,7 @@ def overview():
 
 @bp.get("/cases/<int:case_id>")
 def case(case_id: int):
-    case = db.session.scalar(
-        select(Case).where(Case.id == case_id, Case.debtor_id == g.debtor.id)
-    )
-    if case is None:
-        abort(404)
+    case = load_case(case_id)
     return render_template("debtor/case.html", case=case, balance=ledger.balance(case))
 
 
