@@ -16,7 +16,16 @@ from itsdangerous import TimestampSigner
 from portal import create_app
 from portal.documents.storage import save_document
 from portal.extensions import db
-from portal.models import BatchRun, DocumentKind, Role
+from portal.models import (
+    BatchRun,
+    Channel,
+    Communication,
+    DeliveryStatus,
+    DocumentKind,
+    Notice,
+    Role,
+    StepAction,
+)
 from portal.services.workflows import ensure_default_workflow
 from tests.conftest import FreshContextClient
 from tests.factories import PASSWORD
@@ -72,6 +81,7 @@ PAGES = {
     "/client/cases/{case}":            (403, 403, 403, 200, LOGIN, LOGIN),
     "/pay/cases":                      (PAY, PAY, PAY, PAY, 200, PAY),
     "/pay/cases/{case}":               (PAY, PAY, PAY, PAY, 200, PAY),
+    "/pay/cases/{case}/letters/{notice}": (PAY, PAY, PAY, PAY, 200, PAY),
 }
 MATRIX = [
     (visitor, path, outcome)
@@ -87,13 +97,26 @@ def test_every_page_is_in_the_matrix(app):
     """A new page must say who may open it: add it to the matrix or to the public list."""
     names = {"case_id": "{case}", "run_id": "{run}", "document_id": "{document}",
              "name": "{name}", "workflow_id": "{workflow}", "key": "{key}",
-             "channel": "{channel}", "language": "{language}"}
+             "channel": "{channel}", "language": "{language}", "notice_id": "{notice}"}
     guarded = {
         re.sub(r"<(?:\w+:)?(\w+)>", lambda m: names[m.group(1)], rule.rule)
         for rule in app.url_map.iter_rules()
         if "GET" in rule.methods and rule.endpoint not in PUBLIC_ENDPOINTS
     }
     assert guarded == set(PAGES)
+
+
+def sent_letter(case, document) -> Notice:
+    """A letter about `case` that went out, kept as `document`."""
+    notice = Notice(key=f"sent:{case.id}", debtor_id=case.debtor_id, client_id=case.client_id,
+                    action=StepAction.LETTER, channel=Channel.LETTER, template_key="reminder",
+                    language="nl", dated=date(2026, 3, 2), status=DeliveryStatus.SENT,
+                    document_id=document.id)
+    db.session.add(notice)
+    db.session.flush()
+    db.session.add(Communication(idempotency_key=f"case:{case.id}:sent", case_id=case.id,
+                                 notice_id=notice.id, position=1))
+    return notice
 
 
 @pytest.fixture
@@ -106,6 +129,7 @@ def visitor(client, make, login):
         document = save_document(DocumentKind.LETTER, "letter.pdf", "application/pdf",
                                  b"%PDF-1.4 test", case_id=case.id)
         db.session.add(run)
+        notice = sent_letter(case, document)
         workflow = ensure_default_workflow()
         if role in ROLES:
             user = make.user(ROLES[role], client=case.client if role == "client" else None)
@@ -116,7 +140,8 @@ def visitor(client, make, login):
             with client.session_transaction() as session:
                 session["debtor_id"] = case.debtor_id
         return {"case": case.id, "run": run.id, "document": document.id, "name": "x.eml",
-                "workflow": workflow.id, "key": "reminder", "channel": "letter", "language": "nl"}
+                "workflow": workflow.id, "key": "reminder", "channel": "letter", "language": "nl",
+                "notice": notice.id}
 
     return _visitor
 

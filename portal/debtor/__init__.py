@@ -34,4 +34,4 @@ def load_case(case_id: int) -> Case:
     return case
 
 
-from portal.debtor import views  # noqa: E402,F401
+from portal.debtor import letters, views  # noqa: E402,F401

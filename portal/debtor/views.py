@@ -8,7 +8,7 @@ from portal.debtor import bp, load_case
 from portal.debtor.forms import SignInForm
 from portal.extensions import db, limiter
 from portal.models import Case
-from portal.services import debtor_access, ledger
+from portal.services import correspondence, debtor_access, ledger
 
 
 def _debtor_limit() -> str:
@@ -74,7 +74,12 @@ def overview():
 @bp.get("/cases/<int:case_id>")
 def case(case_id: int):
     case = load_case(case_id)
-    return render_template("debtor/case.html", case=case, balance=ledger.balance(case))
+    return render_template(
+        "debtor/case.html",
+        case=case,
+        balance=ledger.balance(case),
+        notices=correspondence.sent_notices(case),
+    )
 
 
 @bp.post("/logout")
