@@ -135,6 +135,50 @@ def login(client):
     return _login
 
 
+class QueuedJobs:
+    """The jobs enqueued after commit, kept here instead of going to Redis; `run()` works them
+    in this process, each in its own app context as the worker would."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.jobs: list = []
+
+    def __call__(self, jobs) -> None:
+        self.jobs.extend(jobs)
+
+    @property
+    def names(self) -> list[tuple[str, str]]:
+        """(queue, function name) of each job not yet run."""
+        return [(queue, getattr(func, "__name__", str(func))) for queue, func, _, _ in self.jobs]
+
+    def run(self) -> list:
+        """Work every queued job (and the jobs those enqueue); returns their results."""
+        from rq.utils import import_attribute
+
+        results = []
+        while self.jobs:
+            _queue, func, args, kwargs = self.jobs.pop(0)
+            func = import_attribute(func) if isinstance(func, str) else func
+            kwargs = {k: v for k, v in kwargs.items() if k not in RQ_OPTIONS}
+            with self.app.app_context():
+                results.append(func(*args, **kwargs))
+        return results
+
+
+RQ_OPTIONS = {"job_timeout", "result_ttl", "ttl", "failure_ttl", "job_id", "retry",
+              "depends_on", "at_front", "description", "meta"}
+
+
+@pytest.fixture
+def queued_jobs(app, monkeypatch) -> QueuedJobs:
+    """Catch the jobs enqueued after commit; run them with `queued_jobs.run()`."""
+    from portal import queue
+
+    queued = QueuedJobs(app)
+    monkeypatch.setattr(queue, "_enqueue_all", queued)
+    return queued
+
+
 @pytest.fixture
 def today() -> date:
     return date(2026, 3, 2)

@@ -48,6 +48,17 @@ def session_keys(test_client) -> set[str]:
         return set(session)
 
 
+_mail_jobs = []  # the current test's queued_jobs, for ask_for_reset
+
+
+@pytest.fixture(autouse=True)
+def mail_jobs(queued_jobs):
+    """The reset email goes out from a job on the mail queue: `ask_for_reset` works it."""
+    _mail_jobs[:] = [queued_jobs]
+    yield queued_jobs
+    _mail_jobs.clear()
+
+
 @pytest.fixture(autouse=True)
 def english(client):
     """Read messages in English: the source language, so no catalogue can change them."""
@@ -327,8 +338,11 @@ def test_one_account_is_throttled_across_addresses(throttled_client):
 
 
 def ask_for_reset(test_client, email: str):
+    """Ask for a reset link, then work the mail queue as the worker would."""
     token = csrf_token(test_client.get("/password/forgot").text)
-    return test_client.post("/password/forgot", data={"email": email, "csrf_token": token})
+    response = test_client.post("/password/forgot", data={"email": email, "csrf_token": token})
+    _mail_jobs[0].run()
+    return response
 
 
 def reset_path(message) -> str:
@@ -380,6 +394,7 @@ def test_the_reset_link_ignores_the_host_header(app, client, make, outbox, serve
     token = csrf_token(client.get("/password/forgot", headers=evil).text)
     client.post("/password/forgot", data={"email": user.email, "csrf_token": token},
                 headers=evil)
+    _mail_jobs[0].run()
     body = outbox[0].get_payload(decode=True).decode()
     assert "evil.example" not in body
     assert app.config["PUBLIC_URL"].rstrip("/") + reset_path(outbox[0]) in body
@@ -434,6 +449,37 @@ def test_reset_answers_the_same_for_any_address(client, make, outbox, who, mails
         "It works for one hour."
     ]
     assert len(outbox) == mails
+
+
+def test_the_request_sends_nothing_itself_the_mail_queue_does(client, make, outbox,
+                                                             mail_jobs):
+    user = make.user(Role.ADMIN)
+    db.session.commit()
+    token = csrf_token(client.get("/password/forgot").text)
+    client.post("/password/forgot", data={"email": user.email, "csrf_token": token})
+    assert outbox == []
+    assert mail_jobs.names == [("mail", "send_password_reset")]
+
+
+@pytest.mark.parametrize(("language", "subject"), [("en", "Reset your password"),
+                                                   ("nl", "Uw wachtwoord opnieuw instellen")])
+def test_the_reset_email_is_in_the_users_language(client, make, outbox, language, subject):
+    user = make.user(Role.ADMIN, language=language)
+    db.session.commit()
+    ask_for_reset(client, user.email)
+    [message] = outbox
+    assert message["Subject"] == subject
+
+
+def test_a_user_deactivated_before_the_job_runs_gets_no_email(client, make, outbox, mail_jobs):
+    user = make.user(Role.ADMIN)
+    db.session.commit()
+    token = csrf_token(client.get("/password/forgot").text)
+    client.post("/password/forgot", data={"email": user.email, "csrf_token": token})
+    user.active = False
+    db.session.commit()
+    assert mail_jobs.run() == [False]
+    assert outbox == []
 
 
 # -- CSRF ------------------------------------------------------------------------------

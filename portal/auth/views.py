@@ -11,7 +11,8 @@ from portal.auth import bp
 from portal.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
 from portal.auth.loader import home_for
 from portal.extensions import db, limiter
-from portal.mail import send_templated
+from portal.jobs.accounts import send_password_reset
+from portal.queue import enqueue_after_commit
 from portal.services import accounts
 
 
@@ -40,15 +41,6 @@ def _safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or target.startswith("//"):
         return None
     return target
-
-
-def _public_link(endpoint: str, **values: str) -> str:
-    """An absolute link for an email, on PUBLIC_URL.
-
-    Not `_external=True`: that takes the host from the request's Host header, which the
-    sender chooses, and would mail the victim a reset link to the sender's own site.
-    """
-    return current_app.config["PUBLIC_URL"].rstrip("/") + url_for(endpoint, **values)
 
 
 def _form_status(form: FlaskForm) -> int:
@@ -95,9 +87,8 @@ def forgot_password():
     if form.validate_on_submit():
         user = accounts.find_by_email(form.email.data)
         if user is not None and user.active:
-            link = _public_link("auth.reset_password", token=accounts.reset_token(user))
-            send_templated(user.email, _("Reset your password"), "auth/email/reset",
-                           user=user, link=link)
+            enqueue_after_commit("mail", send_password_reset, user.id)
+            db.session.commit()
         # The same answer whether or not the address is known: nothing to probe.
         flash(_("If that address has an account, we have emailed a link to reset the password. "
                 "It works for one hour."), "info")
