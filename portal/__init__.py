@@ -59,11 +59,13 @@ def _register_blueprints(app: Flask) -> None:
     from portal.auth import bp as auth_bp
     from portal.client import bp as client_bp
     from portal.debtor import bp as debtor_bp
+    from portal.payments.views import bp as payments_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(agency_bp, url_prefix="/agency")
     app.register_blueprint(client_bp, url_prefix="/client")
     app.register_blueprint(debtor_bp, url_prefix="/pay")
+    app.register_blueprint(payments_bp, url_prefix="/payments")
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -66,7 +66,13 @@ class Config:
     # Where the embedded SMTP sink writes messages in development.
     MAIL_OUTBOX = _env("MAIL_OUTBOX", str(INSTANCE / "outbox"))
 
-    PAYMENT_PROVIDER = _env("PAYMENT_PROVIDER", "sandbox")
+    PAYMENT_PROVIDER = _env("PAYMENT_PROVIDER", "sandbox")  # "sandbox" or "mollie"
+    MOLLIE_API_KEY = _env("MOLLIE_API_KEY")  # test_... or live_...; no default on purpose
+    PAYMENT_START_RATE_LIMIT = _env("PAYMENT_START_RATE_LIMIT", "10 per minute")
+    # Evidence with a dispute: each file at most this size (5 files at most); a request body
+    # larger than all of them together is refused before it is read (413).
+    EVIDENCE_MAX_BYTES = _env_int("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 5 * EVIDENCE_MAX_BYTES + 1024 * 1024)
     AGENCY_NAME = _env("AGENCY_NAME", "Incasso Noord B.V.")
     AGENCY_TIMEZONE = _env("AGENCY_TIMEZONE", "Europe/Amsterdam")
     JURISDICTION = _env("JURISDICTION", "NL")
@@ -143,6 +149,8 @@ class ProductionConfig(Config):
             for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_SERVER", "AGENCY_IBAN")
             if not _env(name)
         ]
+        if _env("PAYMENT_PROVIDER") == "mollie" and not _env("MOLLIE_API_KEY"):
+            missing.append("MOLLIE_API_KEY")
         if missing:
             names = ", ".join(missing)
             raise RuntimeError(f"Production needs these environment variables: {names}")

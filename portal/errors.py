@@ -14,6 +14,11 @@ def _messages() -> dict[int, tuple[str, str]]:
         403: (_("Not allowed"), _("Your account cannot open this page.")),
         404: (_("Not found"), _("This page does not exist, or it is not yours to see.")),
         405: (_("Not allowed"), _("This page cannot be used that way.")),
+        413: (
+            _("The files are too large"),
+            _("Together they are more than we can take at once. Please send fewer or smaller "
+              "files (a photo of a page is often small enough)."),
+        ),
         429: (
             _("Too many attempts"),
             _("Please wait a few minutes before you try again."),

@@ -21,11 +21,17 @@ from portal.models import (
     Channel,
     Communication,
     DeliveryStatus,
+    Dispute,
+    DisputeOutcome,
+    DisputeReason,
+    DisputeStatus,
+    Document,
     DocumentKind,
     Notice,
     Role,
     StepAction,
 )
+from portal.services import payments
 from portal.services.workflows import ensure_default_workflow
 from tests.conftest import FreshContextClient
 from tests.factories import PASSWORD
@@ -93,6 +99,19 @@ PAGES = {
     "/pay/cases":                      (PAY, PAY, PAY, PAY, 200, PAY),
     "/pay/cases/{case}":               (PAY, PAY, PAY, PAY, 200, PAY),
     "/pay/cases/{case}/letters/{notice}": (PAY, PAY, PAY, PAY, 200, PAY),
+    "/pay/cases/{case}/arrangement":   (PAY, PAY, PAY, PAY, 200, PAY),
+    "/pay/cases/{case}/dispute":       (PAY, PAY, PAY, PAY, 200, PAY),
+    "/pay/cases/{case}/evidence/{document}": (PAY, PAY, PAY, PAY, 200, PAY),
+    "/pay/payments/{payment}":         (PAY, PAY, PAY, PAY, 200, PAY),
+    "/pay/payments/{payment}/status":  (PAY, PAY, PAY, PAY, 302, PAY),  # htmx only
+    # The provider's own page: whoever holds the (unguessable) reference, like Mollie's.
+    "/payments/sandbox/{ref}":         (200, 200, 200, 200, 200, 200),
+    "/agency/disputes":                (200, 200, 200, 403, LOGIN, LOGIN),
+    "/agency/messages":                (200, 200, 200, 403, LOGIN, LOGIN),
+    "/agency/arrangements/":           (200, 200, 403, 403, LOGIN, LOGIN),
+    "/agency/clients/{client}/policy": (200, 403, 403, 403, LOGIN, LOGIN),
+    "/client/arrangements":            (403, 403, 403, 200, LOGIN, LOGIN),
+    "/client/cases/{case}/evidence/{document}": (403, 403, 403, 200, LOGIN, LOGIN),
 }
 MATRIX = [
     (visitor, path, outcome)
@@ -108,7 +127,8 @@ def test_every_page_is_in_the_matrix(app):
     """A new page must say who may open it: add it to the matrix or to the public list."""
     names = {"case_id": "{case}", "run_id": "{run}", "document_id": "{document}",
              "name": "{name}", "workflow_id": "{workflow}", "key": "{key}",
-             "channel": "{channel}", "language": "{language}", "notice_id": "{notice}"}
+             "channel": "{channel}", "language": "{language}", "notice_id": "{notice}",
+             "payment_id": "{payment}", "ref": "{ref}", "client_id": "{client}"}
     guarded = {
         re.sub(r"<(?:\w+:)?(\w+)>", lambda m: names[m.group(1)], rule.rule)
         for rule in app.url_map.iter_rules()
@@ -130,17 +150,34 @@ def sent_letter(case, document) -> Notice:
     return notice
 
 
+def resolved_dispute_evidence(case) -> Document:
+    """A photo sent as evidence in a dispute about `case`, since resolved (so that the
+    dispute form opens again)."""
+    dispute = Dispute(case_id=case.id, reason=DisputeReason.OTHER, description="Not mine",
+                      status=DisputeStatus.RESOLVED, outcome=DisputeOutcome.REJECTED,
+                      resolution="The invoice stands.")
+    db.session.add(dispute)
+    db.session.flush()
+    document = save_document(DocumentKind.EVIDENCE, "photo.png", "image/png",
+                             b"\x89PNG\r\n\x1a\n test", case_id=case.id)
+    document.dispute_id = dispute.id
+    return document
+
+
 @pytest.fixture
-def visitor(client, make, login):
+def visitor(app, client, make, login):
     """Sign the test client in as a role; the one case every allowed role may see."""
 
     def _visitor(role: str) -> dict[str, int]:
         case, _ = make.case()
         run = BatchRun(run_on=date(2026, 3, 2), trigger="manual", counts={})
-        document = save_document(DocumentKind.LETTER, "letter.pdf", "application/pdf",
-                                 b"%PDF-1.4 test", case_id=case.id)
+        letter = save_document(DocumentKind.LETTER, "letter.pdf", "application/pdf",
+                               b"%PDF-1.4 test", case_id=case.id)
         db.session.add(run)
-        notice = sent_letter(case, document)
+        notice = sent_letter(case, letter)
+        document = resolved_dispute_evidence(case)
+        with app.test_request_context():
+            payment = payments.start_payment(case, 50_00, today=date(2026, 3, 2))
         workflow = ensure_default_workflow()
         if role in ROLES:
             user = make.user(ROLES[role], client=case.client if role == "client" else None)
@@ -152,7 +189,8 @@ def visitor(client, make, login):
                 session["debtor_id"] = case.debtor_id
         return {"case": case.id, "run": run.id, "document": document.id, "name": "x.eml",
                 "workflow": workflow.id, "key": "reminder", "channel": "letter", "language": "nl",
-                "notice": notice.id}
+                "notice": notice.id, "payment": payment.id, "ref": payment.provider_ref,
+                "client": case.client_id}
 
     return _visitor
 

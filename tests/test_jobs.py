@@ -269,11 +269,12 @@ def test_rq_cron_starts_and_registers_the_schedule(redis_url):
         assert [(j.func_name, j.queue_name, j.cron) for j in scheduler.get_jobs()] == [
             (HOUSEKEEPING, "housekeeping", "15 2 * * *"),
             ("portal.jobs.dunning.morning_batch", "dunning", "30 6 * * *"),
+            ("portal.jobs.arrangements.watch_instalments_job", "default", "0 7 * * *"),
         ]
     finally:
         proc.terminate()
         output, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, output
-    assert "Successfully registered 2 cron jobs from 'portal.jobs.cron'" in output
+    assert "Successfully registered 3 cron jobs from 'portal.jobs.cron'" in output
     assert mine() == []  # a clean stop takes it out of the registry
     connection.delete(scheduler.key)

@@ -8,6 +8,7 @@ from portal.agency.settings import bp as settings_bp
 from portal.agency.workflows import bp as workflows_bp
 from portal.auth.loader import guard_roles
 from portal.models import STAFF_ROLES
+from portal.services import messages
 
 bp = Blueprint("agency", __name__)
 guard_roles(bp, STAFF_ROLES)
@@ -16,4 +17,14 @@ bp.register_blueprint(batches_bp, url_prefix="/batches")
 bp.register_blueprint(outbox_bp, url_prefix="/outbox")
 bp.register_blueprint(workflows_bp, url_prefix="/workflows")
 
-from portal.agency import views  # noqa: E402,F401
+
+@bp.context_processor
+def inbox_count() -> dict:
+    """The unread debtor messages, for the badge in the menu (one indexed count)."""
+    return {"unread_messages": messages.unread_count_for_agency()}
+
+from portal.agency import (  # noqa: E402,F401
+    arrangements,  # noqa: E402,F401
+    disputes,
+    views,
+)

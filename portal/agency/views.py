@@ -7,12 +7,13 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import func, select
 
 from portal import htmx
-from portal.agency import bp
+from portal.agency import bp, disputes
 from portal.documents.storage import read_document
 from portal.extensions import db
 from portal.models import OPEN_STATUSES, Case, CaseStatus, Client, Debtor, Document, Role
 from portal.queue import enqueue_after_commit
-from portal.services import batches, case_queries, ledger
+from portal.services import arrangements, batches, case_queries, ledger
+from portal.services.payments import for_case as payments_for_case
 
 MAKE_DOSSIER = "portal.jobs.dossier.make_dossier"
 
@@ -61,14 +62,19 @@ def cases():
 @bp.get("/cases/<int:case_id>")
 def case(case_id: int):
     case = db.get_or_404(Case, case_id)
+    parts = disputes.case_parts(case)  # viewing the case marks the debtor's messages read
+    db.session.commit()
     return render_template(
         "agency/cases/show.html",
+        **parts,
         case=case,
         balance=ledger.balance(case),
         entries=ledger.entries(case),
         events=case_queries.timeline(case),
         notices=batches.case_notices(case.id),
         documents=batches.case_documents(case.id),
+        payments=payments_for_case(case),
+        arrangement=arrangements.latest_arrangement(case),
     )
 
 

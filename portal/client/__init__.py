@@ -8,4 +8,8 @@ from portal.models import Role
 bp = Blueprint("client", __name__)
 guard_roles(bp, [Role.CLIENT])
 
-from portal.client import views  # noqa: E402,F401
+from portal.client import (  # noqa: E402,F401
+    arrangements,  # noqa: E402,F401
+    disputes,
+    views,
+)

@@ -9,7 +9,7 @@ from portal import htmx
 from portal.client import bp
 from portal.extensions import db
 from portal.models import OPEN_STATUSES, Case, CaseStatus
-from portal.services import case_queries, ledger
+from portal.services import arrangements, case_queries, disputes, ledger
 
 
 def scoped_cases():
@@ -67,4 +67,6 @@ def case(case_id: int):
         case=case,
         balance=ledger.balance(case),
         events=case_queries.timeline(case, client_view=True),
+        arrangement=arrangements.latest_arrangement(case),
+        **disputes.with_evidence(case),
     )

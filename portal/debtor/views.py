@@ -4,11 +4,12 @@ from flask import current_app, flash, g, redirect, render_template, session, url
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal.debtor import bp, load_case
+from portal.debtor import bp, disputes, load_case
 from portal.debtor.forms import SignInForm
 from portal.extensions import db, limiter
 from portal.models import Case
-from portal.services import correspondence, debtor_access, ledger
+from portal.services import arrangements, correspondence, debtor_access, ledger
+from portal.services.payments import for_case as payments_for_case
 
 
 def _debtor_limit() -> str:
@@ -74,11 +75,16 @@ def overview():
 @bp.get("/cases/<int:case_id>")
 def case(case_id: int):
     case = load_case(case_id)
+    parts = disputes.case_parts(case)  # reading the page marks the agency's messages read
+    db.session.commit()
     return render_template(
         "debtor/case.html",
         case=case,
         balance=ledger.balance(case),
         notices=correspondence.sent_notices(case),
+        arrangement=arrangements.current_arrangement(case),
+        payments=payments_for_case(case),
+        **parts,
     )
 
 

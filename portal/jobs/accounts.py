@@ -3,20 +3,14 @@ address, so neither the answer nor its timing tells whether an account exists.""
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_babel import gettext as _
 
 from portal.extensions import db
 from portal.jobs import job_logger
+from portal.links import public_link
 from portal.mail import send_templated
 from portal.models import User
 from portal.services import accounts
-
-
-def public_link(endpoint: str, **values: str) -> str:
-    """An absolute link on PUBLIC_URL, built without a request (never from a Host header)."""
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return current_app.config["PUBLIC_URL"].rstrip("/") + path
 
 
 def send_password_reset(user_id: int) -> bool:

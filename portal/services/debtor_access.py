@@ -12,6 +12,7 @@ from sqlalchemy import select
 from portal.domain.references import case_reference as format_reference
 from portal.domain.references import normalise_access_code, parse_case_reference
 from portal.extensions import db
+from portal.links import public_link
 from portal.models import Case, utcnow
 from portal.services import access_codes, audit
 
@@ -76,6 +77,11 @@ def _link_serializer() -> URLSafeTimedSerializer:
 def link_token(case: Case) -> str:
     """A token for the link in an email; it expires after DEBTOR_LINK_MAX_AGE seconds."""
     return _link_serializer().dumps({"case": case.id, "debtor": case.debtor_id})
+
+
+def sign_in_link(case: Case) -> str:
+    """The absolute signed link for an email: it opens the debtor's session on /pay."""
+    return public_link("debtor.link", token=link_token(case))
 
 
 def case_for_link(token: str) -> Case | None:

@@ -48,6 +48,7 @@ from portal.dunning_templates import (
     tidy,
 )
 from portal.extensions import db
+from portal.links import public_url
 from portal.models import Bucket, Case, Client, Communication, Debtor, MessageTemplate, Notice
 from portal.services import access_codes, debtor_access, ledger
 from portal.services.ledger import Balance
@@ -428,10 +429,6 @@ def message_id(notice: Notice) -> str:
     """`<notice-<id>.<digest of key>@<public host>>`: the same for every send of a notice."""
     digest = hashlib.sha256(notice.key.encode()).hexdigest()[:16]
     return f"<notice-{notice.id}.{digest}@{urlsplit(public_url()).hostname or 'localhost'}>"
-
-
-def public_url() -> str:
-    return current_app.config["PUBLIC_URL"].rstrip("/")
 
 
 def agency_today() -> date:
