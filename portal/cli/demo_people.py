@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from portal.models import DebtorKind
+from portal.models import DebtorKind, DisputeReason
 
 MIN_EUR = 35.0
 MAX_EUR = 12_000.0
@@ -75,10 +75,21 @@ REMINDERS = ("Reminder sent by email", "Reminder letter sent", "Text message rem
 CALL_OUTCOMES = ("Called: no answer", "Called: voicemail left, asked to call back",
                  "Spoke with the debtor: will look into it and call back",
                  "Called: number busy", "Spoke with the debtor: pays at the end of the month")
-DISPUTES = ("Debtor disputes the invoice: says the goods were returned",
-            "Debtor disputes the amount: the agreed price was lower",
-            "Debtor says the work was not finished",
-            "Debtor says the membership was cancelled in time")
+# (reason, the debtor's own words) of the demo's disputes.
+DISPUTES = (
+    (DisputeReason.COMPLAINT, "I sent the goods back within 14 days and never got a refund."),
+    (DisputeReason.INVOICE_ERROR, "We agreed a lower price on the phone; this invoice is "
+     "for the list price."),
+    (DisputeReason.COMPLAINT, "The work was never finished: the bathroom still has no tiles."),
+    (DisputeReason.ALREADY_PAID, "I cancelled my membership in time and paid the last month "
+     "by bank transfer."),
+)
+QUESTIONS = (
+    "Can I pay this in two parts? I get paid on the 25th.",
+    "I never received the original invoice. Can you send it to me?",
+    "I paid part of this last week by bank transfer. Is that on the account yet?",
+    "Ik heb deze maand weinig geld. Kan ik volgende maand betalen?",
+)
 HOLD_REASONS = ("Paused at the client's request: talking to the customer directly",
                 "Paused at the client's request: checking a credit note")
 WRITE_OFF_REASONS = ("debtor admitted to debt restructuring (WSNP)",

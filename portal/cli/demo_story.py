@@ -8,7 +8,6 @@ write-off. Every date lies between the case's opening and today.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -20,9 +19,26 @@ from portal.cli import demo_people as people
 from portal.domain.allocation import allocate
 from portal.domain.costs import statutory_collection_costs
 from portal.domain.dunning import CaseState, due_on
+from portal.domain.instalments import add_months, build_schedule
 from portal.domain.interest import statutory_interest
 from portal.domain.money import cents_to_decimal
-from portal.models import Bucket, Case, CaseStatus, Debtor, DebtorKind, EntryCause, User
+from portal.extensions import db
+from portal.models import (
+    Arrangement,
+    ArrangementStatus,
+    Bucket,
+    Case,
+    CaseStatus,
+    Debtor,
+    DebtorKind,
+    Dispute,
+    EntryCause,
+    Instalment,
+    InstalmentStatus,
+    Message,
+    Party,
+    User,
+)
 from portal.services import audit, ledger, workflows
 from portal.services.cases import InvoiceData
 
@@ -333,6 +349,11 @@ def _collect(story: Story, until: date, charge_until: date | None = None) -> Non
 
 def _active(story: Story, age: int) -> None:
     _collect(story, story.cast.today)
+    if story.rng.random() < 0.1:  # some debtors write in; the agency's inbox shows them
+        asked = story.day(max(age - 10, 0), age)
+        db.session.add(Message(case_id=story.case.id, author=Party.DEBTOR,
+                               body=story.rng.choice(people.QUESTIONS),
+                               created_at=at_local(asked, clock(19, 15))))
     story.settle(CaseStatus.ACTIVE)
 
 
@@ -353,22 +374,38 @@ def _arrangement(story: Story, age: int) -> None:
     today = story.cast.today
     agreed = story.day(20, min(age - 35, 150))
     _collect(story, agreed)  # interest stops here: it is frozen while the plan runs
-    elapsed = sum(1 for n in range(1, 40) if _add_months(agreed, n) <= today)
+    elapsed = sum(1 for n in range(1, 40) if add_months(agreed, n) <= today)
     count = elapsed + story.rng.randint(1, 6)  # the plan is still running today
-    instalment = math.ceil(story.tally.total / count)
+    schedule = build_schedule(story.tally.total, count, add_months(agreed, 1))
+    supervisor = story.cast.staff.supervisor
+    plan = Arrangement(
+        case_id=story.case.id, status=ArrangementStatus.ACTIVE, total_cents=story.tally.total,
+        instalment_count=count, start_on=schedule[0].due_on, needs_agency_approval=True,
+        agency_approved_at=at_local(agreed, clock(15, 0)), agency_approved_by_id=supervisor.id,
+        decided_at=at_local(agreed, clock(15, 0)), created_at=at_local(agreed, clock(11, 0)))
+    plan.instalments = [Instalment(number=n, due_on=due, amount_cents=amount)
+                        for n, due, amount in schedule]
+    db.session.add(plan)
     story.event(agreed, "arrangement.agreed", f"Payment plan approved: {count} monthly "
-                f"instalments of {eur(instalment)}, interest frozen",
-                user=story.cast.staff.supervisor)
-    for n in range(1, elapsed + 1):
-        paid_on = min(_add_months(agreed, n) + timedelta(days=story.rng.randint(-3, 2)), today)
-        story.pay(paid_on, min(instalment, story.tally.total - 1), f" (instalment {n} of {count})")
+                f"instalments of {eur(schedule[0].amount_cents)}, interest frozen",
+                user=supervisor)
+    for instalment in plan.instalments[:elapsed]:
+        paid_on = min(instalment.due_on + timedelta(days=story.rng.randint(-3, 2)), today)
+        instalment.paid_cents = min(instalment.amount_cents, story.tally.total - 1)
+        instalment.status = (InstalmentStatus.PAID if instalment.left_cents == 0
+                             else InstalmentStatus.OPEN)
+        story.pay(paid_on, instalment.paid_cents,
+                  f" (instalment {instalment.number} of {count})")
     story.settle(CaseStatus.ARRANGEMENT)
 
 
 def _disputed(story: Story, age: int) -> None:
     raised = story.day(5, age - 1)
     _collect(story, raised)
-    story.event(raised, "dispute.opened", story.rng.choice(people.DISPUTES), by_debtor=True)
+    reason, words = story.rng.choice(people.DISPUTES)
+    story.event(raised, "dispute.opened", f"Dispute opened: {words}", by_debtor=True)
+    db.session.add(Dispute(case_id=story.case.id, reason=reason, description=words,
+                           opened_at=at_local(raised, clock(20, 30))))
     story.settle(CaseStatus.DISPUTED)
 
 
@@ -424,11 +461,6 @@ PLOTS: dict[CaseStatus, Callable[[Story, int], None]] = {
     CaseStatus.ON_HOLD: _on_hold, CaseStatus.LEGAL: _legal, CaseStatus.PAID: _paid,
     CaseStatus.CLOSED: _closed, CaseStatus.WITHDRAWN: _withdrawn,
 }
-
-
-def _add_months(day: date, months: int) -> date:
-    years, month = divmod(day.month - 1 + months, 12)
-    return date(day.year + years, month + 1, min(day.day, 28))
 
 
 def at_local(day: date, moment: clock, zone: str = "Europe/Amsterdam") -> datetime:
