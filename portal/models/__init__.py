@@ -8,6 +8,20 @@ from portal.models.arrangement import (
 )
 from portal.models.audit import ActorKind, AuditEvent
 from portal.models.base import Base, utcnow
+from portal.models.calls import (
+    OPEN_TASK_STATUSES,
+    UNANSWERED,
+    CallLog,
+    CallOutcome,
+    CallScript,
+    CallTask,
+    NonPaymentReason,
+    PromiseStatus,
+    PromiseToPay,
+    Setting,
+    TaskReason,
+    TaskStatus,
+)
 from portal.models.case import OPEN_STATUSES, Case, CaseStatus, Invoice, ReferenceCounter
 from portal.models.client import ApprovalBy, Client
 from portal.models.communication import (
@@ -47,6 +61,18 @@ from portal.models.rates import InterestRate
 from portal.models.user import STAFF_ROLES, Role, User
 
 __all__ = [
+    "OPEN_TASK_STATUSES",
+    "UNANSWERED",
+    "CallLog",
+    "CallOutcome",
+    "CallScript",
+    "CallTask",
+    "NonPaymentReason",
+    "PromiseStatus",
+    "PromiseToPay",
+    "Setting",
+    "TaskReason",
+    "TaskStatus",
     "FINAL_PAYMENT_STATUSES",
     "ApprovalBy",
     "Arrangement",

@@ -44,6 +44,8 @@ class Client(Base):
     instalment_grace_days: Mapped[int] = mapped_column(default=7, server_default=text("7"))
     max_missed_instalments: Mapped[int] = mapped_column(default=2, server_default=text("2"))
     instalment_reminder_days: Mapped[int] = mapped_column(default=3, server_default=text("3"))
+    # New cases owing at least this much go straight to the call team (None: none do).
+    call_new_cases_from_cents: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:

@@ -35,6 +35,8 @@ class Debtor(Base):
     do_not_contact: Mapped[bool] = mapped_column(default=False, server_default=false())
     do_not_call: Mapped[bool] = mapped_column(default=False, server_default=false())
     email_bounced: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A caller found the number wrong: no more calls to it until someone enters a new one.
+    phone_invalid: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
