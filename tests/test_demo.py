@@ -204,6 +204,7 @@ def test_every_pause_is_a_real_record_that_the_status_follows(session):
     assert plans and all(a.status == ArrangementStatus.ACTIVE for a in plans)
     for plan in plans:
         assert sum(i.amount_cents for i in plan.instalments) == plan.total_cents
+        assert len(plan.instalments) <= plan.case.client.max_instalments
         assert any(i.status == InstalmentStatus.OPEN for i in plan.instalments)
     assert db.session.scalars(select(Dispute)).all()
     assert messages.unread_count_for_agency() > 0

@@ -26,6 +26,7 @@ from portal.extensions import db
 from portal.models import (
     Arrangement,
     ArrangementStatus,
+    AuditEvent,
     Bucket,
     Case,
     CaseStatus,
@@ -202,10 +203,11 @@ class Story:
         return min(self.case.opened_on + timedelta(days=offset), self.cast.today)
 
     def event(self, on: date, action: str, summary: str, *, user: User | None = None,
-              by_debtor: bool = False, visible: bool = True, **detail) -> None:
+              by_debtor: bool = False, visible: bool = True, **detail) -> AuditEvent:
         event = audit.record(action, summary, case=self.case, user=user, client_visible=visible,
                              debtor_id=self.case.debtor_id if by_debtor else None, **detail)
         event.occurred_at = self._moment(on)
+        return event
 
     def _moment(self, on: date) -> datetime:
         """A working-hours time on `on`, later than the events already told for that day."""
@@ -372,10 +374,11 @@ def _promised(story: Story, age: int) -> None:
 
 def _arrangement(story: Story, age: int) -> None:
     today = story.cast.today
-    agreed = story.day(20, min(age - 35, 150))
+    # Agreed within the last ten months, so that the plan fits the policy's twelve payments.
+    agreed = story.day(max(20, age - 300), min(age - 35, 150))
     _collect(story, agreed)  # interest stops here: it is frozen while the plan runs
     elapsed = sum(1 for n in range(1, 40) if add_months(agreed, n) <= today)
-    count = elapsed + story.rng.randint(1, 6)  # the plan is still running today
+    count = elapsed + story.rng.randint(1, max(1, 12 - elapsed))  # still running today
     schedule = build_schedule(story.tally.total, count, add_months(agreed, 1))
     supervisor = story.cast.staff.supervisor
     plan = Arrangement(
@@ -403,9 +406,9 @@ def _disputed(story: Story, age: int) -> None:
     raised = story.day(5, age - 1)
     _collect(story, raised)
     reason, words = story.rng.choice(people.DISPUTES)
-    story.event(raised, "dispute.opened", f"Dispute opened: {words}", by_debtor=True)
+    event = story.event(raised, "dispute.opened", f"Dispute opened: {words}", by_debtor=True)
     db.session.add(Dispute(case_id=story.case.id, reason=reason, description=words,
-                           opened_at=at_local(raised, clock(20, 30))))
+                           opened_at=event.occurred_at))
     story.settle(CaseStatus.DISPUTED)
 
 
