@@ -601,6 +601,27 @@ def test_finish_chunk_adds_counts_and_closes_the_run_with_its_last_chunk(app):
     assert run.finished_at is not None
 
 
+@pytest.mark.parametrize("outcome", ["done", "failed"])
+def test_a_chunk_delivered_again_counts_nothing_twice(book, run_day, monkeypatch, outcome):
+    """RQ may deliver a job twice (a worker killed after the chunk's commit): the second
+    delivery finds the chunk finished and leaves the run as it was."""
+    run, chunks = dunning.start_run(STEP_DAYS[0], trigger="cron", chunk_size=4)
+    db.session.commit()
+    assert len(chunks) == 3
+    if outcome == "failed":
+        monkeypatch.setattr(dunning, "_settle", lambda *a, **k: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            jobs.run_chunk(run.id, chunks[0], STEP_DAYS[0].isoformat())
+    else:
+        jobs.run_chunk(run.id, chunks[0], STEP_DAYS[0].isoformat())
+    db.session.refresh(run)
+    before = (run.chunks_done, dict(run.counts), run.status, _row_counts())
+    assert jobs.run_chunk(run.id, chunks[0], STEP_DAYS[0].isoformat()) == {}
+    db.session.refresh(run)
+    assert (run.chunks_done, dict(run.counts), run.status, _row_counts()) == before
+    assert run.chunks_done == 1 and run.status == RunStatus.RUNNING
+
+
 def test_run_now_records_who_started_it(book, make, enqueued, monkeypatch):
     admin = make.user()
     db.session.commit()

@@ -93,9 +93,12 @@ def run_chunk(run_id: int, case_ids: list[int], today_iso: str) -> dict[str, int
     run = db.session.get(BatchRun, run_id)
     if run is None:
         raise LookupError(f"no batch run {run_id}")
+    if dunning.chunk_finished(run_id, case_ids):
+        log.info("dunning run %s: chunk from case %s already finished", run_id, case_ids[:1])
+        return {}
     try:
         counts = dunning.advance_cases(run, case_ids, today)
-        dunning.finish_chunk(run_id, counts)
+        dunning.finish_chunk(run_id, counts, case_ids=case_ids)
         _enqueue_sending(dunning.queued_notice_ids(run, case_ids=case_ids))
         for case_id in dossier.cases_without_dossier(case_ids):  # handed over to legal now
             enqueue_after_commit("letters", MAKE_DOSSIER, case_id)
@@ -103,6 +106,7 @@ def run_chunk(run_id: int, case_ids: list[int], today_iso: str) -> dict[str, int
     except Exception as exc:
         db.session.rollback()
         dunning.finish_chunk(run_id, {"failed/chunks": 1, "failed/cases": len(case_ids)},
+                             case_ids=case_ids,
                              error=f"chunk of {len(case_ids)} from case {case_ids[:1]}: {exc!r}")
         db.session.commit()
         log.exception("dunning run %s: chunk from case %s failed", run_id, case_ids[:1])

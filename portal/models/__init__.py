@@ -41,6 +41,7 @@ from portal.models.dispute import (
     Party,
 )
 from portal.models.dunning import (
+    BatchChunk,
     BatchRun,
     Channel,
     MessageTemplate,
@@ -87,6 +88,7 @@ __all__ = [
     "Party",
     "Payment",
     "PaymentStatus",
+    "BatchChunk",
     "BatchRun",
     "Channel",
     "Communication",

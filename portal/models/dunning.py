@@ -96,3 +96,21 @@ class BatchRun(Base):
     # {"<action>/<channel>": n, "skipped/<reason>": n, ...}
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class BatchChunk(Base):
+    """A chunk of a run that finished, done or failed. A chunk job delivered again (RQ may
+    deliver a job twice: a worker killed after its commit) finds its row and does nothing, so
+    no chunk is counted twice and a run never closes before its last chunk."""
+
+    __tablename__ = "batch_chunks"
+    __table_args__ = (UniqueConstraint("run_id", "first_case_id",
+                                       name="uq_batch_chunks_run_id_first_case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("batch_runs.id"))
+    first_case_id: Mapped[int]  # chunks of a run never share a case: the first names it
+    size: Mapped[int]
+    failed: Mapped[bool] = mapped_column(default=False)
+    finished_at: Mapped[datetime] = mapped_column(default=utcnow)
+

@@ -45,6 +45,7 @@ from portal.domain.interest import statutory_interest
 from portal.domain.rates import RateTable
 from portal.extensions import db
 from portal.models import (
+    BatchChunk,
     BatchRun,
     Bucket,
     Case,
@@ -184,8 +185,18 @@ def plan_run(run: BatchRun, *, chunk_size: int = 500, user: User | None = None) 
     return chunks
 
 
-def finish_chunk(run_id: int, counts: dict[str, int], *, error: str | None = None) -> BatchRun:
+def chunk_finished(run_id: int, case_ids: Sequence[int]) -> bool:
+    """Whether this chunk of the run already finished (its job is being delivered again)."""
+    return bool(case_ids) and db.session.scalar(select(BatchChunk.id).where(
+        BatchChunk.run_id == run_id, BatchChunk.first_case_id == case_ids[0])) is not None
+
+
+def finish_chunk(run_id: int, counts: dict[str, int], *, case_ids: Sequence[int] = (),
+                 error: str | None = None) -> BatchRun:
     """Count a chunk as done and add its counts; the last chunk closes the run. Flushes.
+
+    With `case_ids` the chunk is recorded (BatchChunk), so a second delivery of its job
+    finds it (`chunk_finished`) and counts nothing twice.
 
     The UPDATE ... chunks_done + 1 comes first: it locks the run's row (PostgreSQL) or the
     database (SQLite) until commit, so concurrent chunks merge their counts one at a time.
@@ -199,6 +210,9 @@ def finish_chunk(run_id: int, counts: dict[str, int], *, error: str | None = Non
     ).one()
     run = db.session.get(BatchRun, run_id, populate_existing=True)
     assert run is not None
+    if case_ids:
+        db.session.add(BatchChunk(run_id=run_id, first_case_id=case_ids[0], size=len(case_ids),
+                                  failed=error is not None))
     merged = Counter(run.counts or {})
     merged.update(counts)
     run.counts = dict(sorted(merged.items()))
