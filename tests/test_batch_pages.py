@@ -144,9 +144,12 @@ def test_the_development_outbox_shows_caught_mail(app, client, make, login, tmp_
     db.session.commit()
     message = EmailMessage()
     message["Subject"], message["To"], message["From"] = "Herinnering", "d@example.test", "a@b"
+    message["Date"] = "Mon, 02 Mar 2026 07:15:00 +0000"
     message.set_content("Beste Sanne, ...")
     (tmp_path / "1.eml").write_bytes(message.as_bytes())
-    assert "Herinnering" in client.get("/agency/outbox/").text
+    listing = client.get("/agency/outbox/").text
+    assert "Herinnering" in listing
+    assert "02-03-2026" in listing and "+0000" not in listing  # a date in words, not raw
     assert "Beste Sanne" in client.get("/agency/outbox/1.eml").text
     assert client.get("/agency/outbox/..%2F1.eml").status_code == 404
     assert client.get("/agency/outbox/missing.eml").status_code == 404
