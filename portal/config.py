@@ -89,6 +89,9 @@ class Config:
     DUNNING_SENDER_TITLE = _env("DUNNING_SENDER_TITLE")
     DUNNING_PAY_WITHIN_DAYS = _env_int("DUNNING_PAY_WITHIN_DAYS", 7)
     DUNNING_CHUNK_SIZE = _env_int("DUNNING_CHUNK_SIZE", 500)
+    # A call task a caller claimed ("next case") and left alone returns to the queue after this.
+    CALL_CLAIM_TIMEOUT_MINUTES = _env_int("CALL_CLAIM_TIMEOUT_MINUTES", 20)
+    PROMISE_GRACE_DAYS = _env_int("PROMISE_GRACE_DAYS", 3)  # after the promised day
 
     BABEL_DEFAULT_LOCALE = "nl"
     BABEL_DEFAULT_TIMEZONE = AGENCY_TIMEZONE

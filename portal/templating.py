@@ -66,7 +66,23 @@ EVENT_LABELS = {
     "debtor.refused_locked": lambda detail: _("Sign-in refused: the reference is locked"),
     "notice.email": lambda detail: _("Sent by email"),
     "notice.letter": lambda detail: _("Letter made for the post"),
+    # The call team (issue 5)
+    "call.logged": lambda detail: _call_logged(detail),
+    "call.check_payments": lambda detail: _("The debtor says it is paid: check the payments"),
+    "debtor.phone_invalid": lambda detail: _("Phone number marked wrong"),
+    "debtor.deceased": lambda detail: _("The debtor is reported deceased: no more calls"),
+    "promise.kept": lambda detail: _("Promise to pay kept"),
+    "promise.broken": lambda detail: _("Promise to pay broken"),
 }
+
+
+def _call_logged(detail: dict) -> str:
+    from portal.services.calls import outcome_label  # late: this module loads before services
+
+    text = _("Call: %(outcome)s", outcome=outcome_label(detail.get("outcome", "")))
+    if detail.get("amount_cents"):
+        text += f" ({money(detail['amount_cents'])})"
+    return text
 
 DELIVERY_LABELS = {
     "queued": _l("waiting"),

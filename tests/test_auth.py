@@ -18,6 +18,7 @@ from portal.documents.storage import save_document
 from portal.extensions import db
 from portal.models import (
     BatchRun,
+    CallTask,
     Channel,
     Communication,
     DeliveryStatus,
@@ -30,6 +31,9 @@ from portal.models import (
     Notice,
     Role,
     StepAction,
+    TaskReason,
+    TaskStatus,
+    utcnow,
 )
 from portal.services import payments
 from portal.services.workflows import ensure_default_workflow
@@ -112,6 +116,15 @@ PAGES = {
     "/agency/clients/{client}/policy": (200, 403, 403, 403, LOGIN, LOGIN),
     "/client/arrangements":            (403, 403, 403, 200, LOGIN, LOGIN),
     "/client/cases/{case}/evidence/{document}": (403, 403, 403, 200, LOGIN, LOGIN),
+    "/agency/settings/":               (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/settings/call-reasons":   (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/settings/call-scripts":   (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/settings/calls":          (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/queue/":                  (200, 200, 200, 403, LOGIN, LOGIN),
+    "/agency/queue/board/":            (200, 200, 403, 403, LOGIN, LOGIN),
+    # The caller who claimed the task works it; supervisors and admins may look on.
+    "/agency/queue/tasks/{task}":      (200, 200, 200, 403, LOGIN, LOGIN),
+    "/agency/queue/tasks/{task}/fields": (200, 200, 200, 403, LOGIN, LOGIN),
 }
 MATRIX = [
     (visitor, path, outcome)
@@ -128,7 +141,8 @@ def test_every_page_is_in_the_matrix(app):
     names = {"case_id": "{case}", "run_id": "{run}", "document_id": "{document}",
              "name": "{name}", "workflow_id": "{workflow}", "key": "{key}",
              "channel": "{channel}", "language": "{language}", "notice_id": "{notice}",
-             "payment_id": "{payment}", "ref": "{ref}", "client_id": "{client}"}
+             "payment_id": "{payment}", "ref": "{ref}", "client_id": "{client}",
+             "task_id": "{task}"}
     guarded = {
         re.sub(r"<(?:\w+:)?(\w+)>", lambda m: names[m.group(1)], rule.rule)
         for rule in app.url_map.iter_rules()
@@ -181,6 +195,10 @@ def visitor(app, client, make, login):
         workflow = ensure_default_workflow()
         if role in ROLES:
             user = make.user(ROLES[role], client=case.client if role == "client" else None)
+        task = CallTask(case_id=case.id, day=date(2026, 3, 2), reason=TaskReason.MANUAL,
+                        status=TaskStatus.CLAIMED, claimed_at=utcnow(),
+                        claimed_by_id=user.id if role == "caller" else None)
+        db.session.add(task)
         db.session.commit()
         if role in ROLES:
             login(user)
@@ -190,7 +208,7 @@ def visitor(app, client, make, login):
         return {"case": case.id, "run": run.id, "document": document.id, "name": "x.eml",
                 "workflow": workflow.id, "key": "reminder", "channel": "letter", "language": "nl",
                 "notice": notice.id, "payment": payment.id, "ref": payment.provider_ref,
-                "client": case.client_id}
+                "client": case.client_id, "task": task.id}
 
     return _visitor
 

@@ -270,11 +270,14 @@ def test_rq_cron_starts_and_registers_the_schedule(redis_url):
             (HOUSEKEEPING, "housekeeping", "15 2 * * *"),
             ("portal.jobs.dunning.morning_batch", "dunning", "30 6 * * *"),
             ("portal.jobs.arrangements.watch_instalments_job", "default", "0 7 * * *"),
+            ("portal.jobs.promises.watch_promises_job", "calls", "5 7 * * *"),
+            ("portal.jobs.calls.build_call_queue", "calls", "15 7 * * *"),
+            ("portal.jobs.calls.release_stale_claims", "calls", "*/5 * * * *"),
         ]
     finally:
         proc.terminate()
         output, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, output
-    assert "Successfully registered 3 cron jobs from 'portal.jobs.cron'" in output
+    assert "Successfully registered 6 cron jobs from 'portal.jobs.cron'" in output
     assert mine() == []  # a clean stop takes it out of the registry
     connection.delete(scheduler.key)

@@ -37,6 +37,12 @@ class RateForm(FlaskForm):
     verified = BooleanField(_l("Checked against the official publication"))
 
 
+@bp.get("/")
+def index():
+    """Every setting an admin keeps, on one page (the menu has one entry for them)."""
+    return render_template("agency/settings/index.html")
+
+
 @bp.route("/interest-rates", methods=["GET", "POST"])
 def interest_rates():
     form = RateForm()

@@ -12,7 +12,7 @@ from portal.documents.storage import read_document
 from portal.extensions import db
 from portal.models import OPEN_STATUSES, Case, CaseStatus, Client, Debtor, Document, Role
 from portal.queue import enqueue_after_commit
-from portal.services import arrangements, batches, case_queries, ledger
+from portal.services import arrangements, batches, calls, case_queries, ledger
 from portal.services.payments import for_case as payments_for_case
 
 MAKE_DOSSIER = "portal.jobs.dossier.make_dossier"
@@ -75,6 +75,7 @@ def case(case_id: int):
         documents=batches.case_documents(case.id),
         payments=payments_for_case(case),
         arrangement=arrangements.latest_arrangement(case),
+        call_logs=calls.calls_for_case(case),
     )
 
 
