@@ -27,6 +27,7 @@ from portal.models import (
     ArrangementStatus,
     AuditEvent,
     Bucket,
+    CallTask,
     Case,
     CaseStatus,
     Client,
@@ -36,7 +37,9 @@ from portal.models import (
     EntryCause,
     InstalmentStatus,
     LedgerEntry,
+    NonPaymentReason,
     Role,
+    TaskStatus,
     User,
 )
 from portal.services import accounts, case_status, ledger, messages
@@ -208,6 +211,14 @@ def test_every_pause_is_a_real_record_that_the_status_follows(session):
         assert any(i.status == InstalmentStatus.OPEN for i in plan.instalments)
     assert db.session.scalars(select(Dispute)).all()
     assert messages.unread_count_for_agency() > 0
+
+
+def test_the_callers_have_a_queue_and_a_list_of_reasons(session):
+    tasks = db.session.scalars(select(CallTask).where(CallTask.status == TaskStatus.OPEN)).all()
+    assert len(tasks) >= 5
+    assert len({t.case_id for t in tasks}) == len(tasks)
+    assert all(t.case.is_open and t.priority == sum(f[2] for f in t.factors) for t in tasks)
+    assert db.session.scalar(select(func.count(NonPaymentReason.id))) >= 7
 
 
 def test_timelines_tell_what_happened_in_the_past(session):

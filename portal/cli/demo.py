@@ -23,8 +23,17 @@ from sqlalchemy import func, inspect, select
 from portal.cli import demo_people as people
 from portal.cli import demo_story as story
 from portal.extensions import db
-from portal.models import AuditEvent, Case, Client, Debtor, Role, User
-from portal.services import accounts
+from portal.models import (
+    AuditEvent,
+    Case,
+    Client,
+    Debtor,
+    NonPaymentReason,
+    Role,
+    User,
+    utcnow,
+)
+from portal.services import accounts, call_queue, calls
 from portal.services.cases import open_case
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed on purpose; demo accounts only
@@ -130,7 +139,10 @@ def build_demo(seed: int = DEFAULT_SEED, today: date | None = None) -> DemoSumma
     debtors = [_make_debtor(people.fake_debtor(rng, i)) for i in range(DEBTOR_COUNT)]
     db.session.flush()
     plans = story.plan_cases(rng, debtors, today, EXTRA_CASES)
-    cast = story.Cast(rng, today, staff, {u.client_id: u for u in client_users})
+    calls.ensure_default_reasons()
+    db.session.flush()
+    reasons = dict(db.session.execute(select(NonPaymentReason.code, NonPaymentReason.id)).all())
+    cast = story.Cast(rng, today, staff, {u.client_id: u for u in client_users}, reasons=reasons)
     codes: dict[int, str] = {}  # access codes exist in plain text only now; keep two debtors'
     for plan in plans:
         index = plan.client_index
@@ -141,6 +153,7 @@ def build_demo(seed: int = DEFAULT_SEED, today: date | None = None) -> DemoSumma
             codes[case.id] = code
     _backdate_service_events(start)
     db.session.flush()
+    call_queue.build_queue(today, utcnow())  # the callers' first morning: today's queue
     return DemoSummary(
         logins=[Login(u.email, str(u.role), u.name) for u in (*staff.all, *client_users)],
         debtors=_featured(debtors[:2], codes),
@@ -164,6 +177,8 @@ def _make_client(profile: people.ClientProfile) -> Client:
     client = Client(name=profile.name, email=profile.email, phone=profile.phone,
                     address=profile.address, iban=profile.iban,
                     charges_vat_on_costs=profile.vat_on_costs)
+    if profile.name.startswith("Van Leeuwen"):  # big invoices: new cases go to the callers
+        client.call_new_cases_from_cents = 2_500_00
     db.session.add(client)
     db.session.flush()
     return client

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from portal.models import DebtorKind, DisputeReason
+from portal.models import CallOutcome, DebtorKind, DisputeReason
 
 MIN_EUR = 35.0
 MAX_EUR = 12_000.0
@@ -72,9 +72,14 @@ STREETS = ("Kerkstraat", "Dorpsstraat", "Molenweg", "Stationsweg", "Julianastraa
 HOUSE_SUFFIXES = ("", "", "", "", "", "", "A", "B", "-1", "-2", " hs")
 
 REMINDERS = ("Reminder sent by email", "Reminder letter sent", "Text message reminder sent")
-CALL_OUTCOMES = ("Called: no answer", "Called: voicemail left, asked to call back",
-                 "Spoke with the debtor: will look into it and call back",
-                 "Called: number busy", "Spoke with the debtor: pays at the end of the month")
+# (outcome, reason code for a conversation, note) of the demo's calls.
+CALL_OUTCOMES = (
+    (CallOutcome.NO_ANSWER, None, "No answer."),
+    (CallOutcome.VOICEMAIL, None, "Voicemail left, asked to call back."),
+    (CallOutcome.NO_ANSWER, None, "Number busy."),
+    (CallOutcome.OTHER, "forgot", "Spoke with the debtor: will look into it and call back."),
+    (CallOutcome.OTHER, "cannot_pay_now", "Spoke with the debtor: pays at the end of the month."),
+)
 # (reason, the debtor's own words) of the demo's disputes.
 DISPUTES = (
     (DisputeReason.COMPLAINT, "I sent the goods back within 14 days and never got a refund."),

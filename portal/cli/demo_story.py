@@ -24,10 +24,12 @@ from portal.domain.interest import statutory_interest
 from portal.domain.money import cents_to_decimal
 from portal.extensions import db
 from portal.models import (
+    UNANSWERED,
     Arrangement,
     ArrangementStatus,
     AuditEvent,
     Bucket,
+    CallLog,
     Case,
     CaseStatus,
     Debtor,
@@ -38,6 +40,7 @@ from portal.models import (
     InstalmentStatus,
     Message,
     Party,
+    PromiseToPay,
     User,
 )
 from portal.services import audit, ledger, workflows
@@ -78,6 +81,7 @@ class Cast:
     staff: Staff
     client_users: dict[int, User]  # by client id
     payments: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)  # non-payment reason ids by code
 
 
 # --- planning ------------------------------------------------------------------------------
@@ -260,9 +264,21 @@ class Story:
             if n % 2 == 0:
                 self.event(day, "reminder.sent", self.rng.choice(people.REMINDERS))
             else:
-                self.event(day, "call.logged", self.rng.choice(people.CALL_OUTCOMES),
-                           user=self.caller(), visible=False)
+                self.call(day)
             day += timedelta(days=self.rng.randint(14, 30))
+
+    def call(self, on: date) -> None:
+        """A call by one of the callers, as a call log and its timeline event."""
+        outcome, reason, note = self.rng.choice(people.CALL_OUTCOMES)
+        caller = self.caller()
+        event = self.event(on, "call.logged", f"Call: {outcome}. {note}", user=caller,
+                           visible=False, outcome=str(outcome),
+                           conversation=outcome not in UNANSWERED, reason=reason)
+        db.session.add(CallLog(
+            case_id=self.case.id, caller_id=caller.id, phone=self.plan.debtor.phone,
+            started_at=event.occurred_at, ended_at=event.occurred_at + timedelta(minutes=3),
+            outcome=outcome, conversation=outcome not in UNANSWERED,
+            reason_id=self.cast.reasons.get(reason) if reason else None, note=note))
 
     def charge(self, costs_due: date, until: date) -> None:
         """Book BIK costs if their day came by `until`, and statutory interest up to `until`."""
@@ -364,11 +380,19 @@ def _promised(story: Story, age: int) -> None:
     _collect(story, agreed)
     promise_by = max(agreed + timedelta(days=story.rng.randint(7, 28)),
                      story.cast.today + timedelta(days=story.rng.randint(1, 10)))
+    if story.rng.random() < 0.3:
+        promise_by = story.cast.today  # due today: the callers check on it
     down = round(story.tally.total * story.rng.uniform(0.15, 0.4))
+    caller = story.caller()
     story.event(agreed, "promise.made", f"Promise to pay {eur(story.tally.total - down)} by "
-                f"{promise_by:%d-%m-%Y} after a down payment", user=story.caller())
+                f"{promise_by:%d-%m-%Y} after a down payment", user=caller)
     story.pay(agreed, down, " (down payment)")
-    story.case.promise_until = promise_by  # dunning waits for the promised day
+    grace = 3
+    db.session.add(PromiseToPay(
+        case_id=story.case.id, amount_cents=story.tally.total, due_on=promise_by,
+        grace_days=grace, paid_before_cents=down, created_by_id=caller.id,
+        created_at=at_local(agreed, clock(10, 30))))
+    story.case.promise_until = promise_by + timedelta(days=grace)  # dunning waits till then
     story.settle(CaseStatus.PROMISED)
 
 
