@@ -24,6 +24,18 @@ from portal.models.calls import (
 )
 from portal.models.case import OPEN_STATUSES, Case, CaseStatus, Invoice, ReferenceCounter
 from portal.models.client import ApprovalBy, Client
+from portal.models.client_portal import (
+    ApiToken,
+    CaseNote,
+    DeliveryState,
+    IdempotencyKey,
+    ImportBatch,
+    ImportStatus,
+    ReportFrequency,
+    StatusReport,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from portal.models.communication import (
     Communication,
     DeliveryStatus,
@@ -62,6 +74,16 @@ from portal.models.rates import InterestRate
 from portal.models.user import STAFF_ROLES, Role, User
 
 __all__ = [
+    "ApiToken",
+    "CaseNote",
+    "DeliveryState",
+    "IdempotencyKey",
+    "ImportBatch",
+    "ImportStatus",
+    "ReportFrequency",
+    "StatusReport",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "OPEN_TASK_STATUSES",
     "UNANSWERED",
     "CallLog",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String, text, true
+from sqlalchemy import JSON, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base, StrEnum, enum_type, utcnow
@@ -46,6 +47,12 @@ class Client(Base):
     instalment_reminder_days: Mapped[int] = mapped_column(default=3, server_default=text("3"))
     # New cases owing at least this much go straight to the call team (None: none do).
     call_new_cases_from_cents: Mapped[int | None]
+    # Status reports: how often, and to whom (addresses separated by commas or new lines).
+    report_frequency: Mapped[str] = mapped_column(String(10), default="monthly",
+                                                  server_default="monthly")
+    report_recipients: Mapped[str | None] = mapped_column(Text)
+    # The column mapping of the last upload, offered again for the next one.
+    import_mapping: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:

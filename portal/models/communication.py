@@ -27,6 +27,7 @@ class DocumentKind(StrEnum):
     INVOICE = "invoice"
     REPORT = "report"
     EVIDENCE = "evidence"  # a file sent with a dispute (PDF or image)
+    IMPORT = "import"  # a client's uploaded file of claims
 
 
 class Document(Base):
