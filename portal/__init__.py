@@ -67,6 +67,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(debtor_bp, url_prefix="/pay")
     app.register_blueprint(payments_bp, url_prefix="/payments")
 
+    from portal.api import bp as api_bp
+    from portal.extensions import csrf
+
+    csrf.exempt(api_bp)  # token-authenticated JSON, no cookies: nothing to forge
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+
 
 def _register_template_helpers(app: Flask) -> None:
     from portal import templating

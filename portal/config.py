@@ -109,6 +109,7 @@ class Config:
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")  # per address
     LOGIN_ACCOUNT_RATE_LIMIT = _env("LOGIN_ACCOUNT_RATE_LIMIT", "20 per hour")  # per account
     DEBTOR_RATE_LIMIT = _env("DEBTOR_RATE_LIMIT", "20 per minute")
+    API_RATE_LIMIT = _env("API_RATE_LIMIT", "120 per minute")  # per API token
 
     PASSWORD_RESET_MAX_AGE = _env_int("PASSWORD_RESET_MAX_AGE", 3600)
     DEBTOR_LINK_MAX_AGE = _env_int("DEBTOR_LINK_MAX_AGE", 30 * 24 * 3600)
@@ -120,6 +121,8 @@ class Config:
     PASSWORD_HASH_METHOD = _env("PASSWORD_HASH_METHOD", "scrypt")  # noqa: S105 (a method name)
 
     CASES_PER_PAGE = 25
+    # A claims file with more rows than this is imported by a job on the `imports` queue.
+    IMPORT_SYNC_MAX_ROWS = _env_int("IMPORT_SYNC_MAX_ROWS", 2000)
 
 
 class DevelopmentConfig(Config):

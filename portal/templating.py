@@ -73,6 +73,15 @@ EVENT_LABELS = {
     "debtor.deceased": lambda detail: _("The debtor is reported deceased: no more calls"),
     "promise.kept": lambda detail: _("Promise to pay kept"),
     "promise.broken": lambda detail: _("Promise to pay broken"),
+    # The client's actions on a case (issue 7)
+    "case.on_hold": lambda detail: _("Put on hold by the client until %(day)s",
+                                     day=day(date.fromisoformat(detail["until"]))
+                                     if detail.get("until") else ""),
+    "case.hold_ended": lambda detail: _("Hold lifted by the client"),
+    "case.withdrawn": lambda detail: _("Withdrawn by the client: %(reason)s",
+                                       reason=detail.get("reason", "")),
+    "case.note_added": lambda detail: _("Note added by the client"),
+    "dispute.client_answered": lambda detail: _("The client answered the dispute"),
 }
 
 

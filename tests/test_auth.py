@@ -28,8 +28,10 @@ from portal.models import (
     DisputeStatus,
     Document,
     DocumentKind,
+    ImportBatch,
     Notice,
     Role,
+    StatusReport,
     StepAction,
     TaskReason,
     TaskStatus,
@@ -125,6 +127,20 @@ PAGES = {
     # The caller who claimed the task works it; supervisors and admins may look on.
     "/agency/queue/tasks/{task}":      (200, 200, 200, 403, LOGIN, LOGIN),
     "/agency/queue/tasks/{task}/fields": (200, 200, 200, 403, LOGIN, LOGIN),
+    "/agency/clients/{client}/reports": (200, 403, 403, 403, LOGIN, LOGIN),
+    "/client/cases.csv":               (403, 403, 403, 200, LOGIN, LOGIN),
+    "/client/imports":                 (403, 403, 403, 200, LOGIN, LOGIN),
+    "/client/imports/{batch}":         (403, 403, 403, 200, LOGIN, LOGIN),
+    "/client/imports/{batch}/progress": (403, 403, 403, 200, LOGIN, LOGIN),
+    "/client/claims/new":              (403, 403, 403, 200, LOGIN, LOGIN),
+    "/client/reports":                 (403, 403, 403, 200, LOGIN, LOGIN),
+    "/client/reports/{report}/pdf":    (403, 403, 403, 200, LOGIN, LOGIN),
+    "/client/reports/{report}/csv":    (403, 403, 403, 200, LOGIN, LOGIN),
+    "/client/api":                     (403, 403, 403, 200, LOGIN, LOGIN),
+    # The JSON API answers to a client's bearer token only, never to a browser session.
+    "/api/v1/openapi.json":            (200, 200, 200, 200, 200, 200),
+    "/api/v1/cases/{reference}":       (401, 401, 401, 401, 401, 401),
+    "/api/v1/payments":                (401, 401, 401, 401, 401, 401),
 }
 MATRIX = [
     (visitor, path, outcome)
@@ -142,7 +158,8 @@ def test_every_page_is_in_the_matrix(app):
              "name": "{name}", "workflow_id": "{workflow}", "key": "{key}",
              "channel": "{channel}", "language": "{language}", "notice_id": "{notice}",
              "payment_id": "{payment}", "ref": "{ref}", "client_id": "{client}",
-             "task_id": "{task}"}
+             "task_id": "{task}", "batch_id": "{batch}", "report_id": "{report}",
+             "reference": "{reference}"}
     guarded = {
         re.sub(r"<(?:\w+:)?(\w+)>", lambda m: names[m.group(1)], rule.rule)
         for rule in app.url_map.iter_rules()
@@ -199,6 +216,16 @@ def visitor(app, client, make, login):
                         status=TaskStatus.CLAIMED, claimed_at=utcnow(),
                         claimed_by_id=user.id if role == "caller" else None)
         db.session.add(task)
+        upload = save_document(DocumentKind.IMPORT, "claims.csv", "text/csv",
+                               b"name;invoice;amount\nJan;F-1;12,50\n", case_id=None)
+        batch = ImportBatch(client_id=case.client_id, filename="claims.csv",
+                            document_id=upload.id)
+        report = StatusReport(client_id=case.client_id, period_start=date(2026, 2, 1),
+                              period_end=date(2026, 2, 28), pdf_document_id=letter.id,
+                              csv_document_id=save_document(
+                                  DocumentKind.REPORT, "open-cases.csv", "text/csv", b"a;b\n",
+                                  case_id=None).id)
+        db.session.add_all([batch, report])
         db.session.commit()
         if role in ROLES:
             login(user)
@@ -208,7 +235,8 @@ def visitor(app, client, make, login):
         return {"case": case.id, "run": run.id, "document": document.id, "name": "x.eml",
                 "workflow": workflow.id, "key": "reminder", "channel": "letter", "language": "nl",
                 "notice": notice.id, "payment": payment.id, "ref": payment.provider_ref,
-                "client": case.client_id, "task": task.id}
+                "client": case.client_id, "task": task.id, "batch": batch.id,
+                "report": report.id, "reference": case.reference}
 
     return _visitor
 

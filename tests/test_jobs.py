@@ -273,11 +273,13 @@ def test_rq_cron_starts_and_registers_the_schedule(redis_url):
             ("portal.jobs.promises.watch_promises_job", "calls", "5 7 * * *"),
             ("portal.jobs.calls.build_call_queue", "calls", "15 7 * * *"),
             ("portal.jobs.calls.release_stale_claims", "calls", "*/5 * * * *"),
+            ("portal.jobs.reports.send_due_reports", "reports", "0 8 * * *"),
+            ("portal.jobs.webhooks.retry_due_webhooks", "default", "* * * * *"),
         ]
     finally:
         proc.terminate()
         output, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, output
-    assert "Successfully registered 6 cron jobs from 'portal.jobs.cron'" in output
+    assert "Successfully registered 8 cron jobs from 'portal.jobs.cron'" in output
     assert mine() == []  # a clean stop takes it out of the registry
     connection.delete(scheduler.key)

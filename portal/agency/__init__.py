@@ -23,11 +23,12 @@ def inbox_count() -> dict:
     """The unread debtor messages, for the badge in the menu (one indexed count)."""
     return {"unread_messages": messages.unread_count_for_agency()}
 
-from portal.agency import (  # noqa: E402,F401  # noqa: E402,F401
-    arrangements,  # noqa: E402,F401
+from portal.agency import (  # noqa: E402,F401  (the routes register themselves)
+    arrangements,
     call_board,
     call_settings,
+    client_reports,
     disputes,
-    queue,  # noqa: E402,F401
+    queue,
     views,
 )

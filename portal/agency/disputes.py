@@ -63,7 +63,7 @@ def case_parts(case: Case) -> dict:
     thread = messages.thread(case)
     messages.mark_read_by_agency(case)
     return {
-        **disputes.with_evidence(case),
+        **disputes.with_evidence(case, kinds=disputes.ALL_FILES),
         "thread": thread,
         "resolve_form": ResolveForm(formdata=None),
         "reply_form": ReplyForm(formdata=None),

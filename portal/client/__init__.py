@@ -8,8 +8,12 @@ from portal.models import Role
 bp = Blueprint("client", __name__)
 guard_roles(bp, [Role.CLIENT])
 
-from portal.client import (  # noqa: E402,F401
-    arrangements,  # noqa: E402,F401
+from portal.client import (  # noqa: E402,F401  (the routes register themselves)
+    api_settings,
+    arrangements,
     disputes,
+    follow,
+    imports,
+    reports,
     views,
 )

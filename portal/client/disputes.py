@@ -13,7 +13,7 @@ from portal.services import disputes
 @bp.get("/cases/<int:case_id>/evidence/<int:document_id>")
 def evidence(case_id: int, document_id: int):
     case = case_or_404(case_id)
-    document = disputes.case_evidence(case, document_id)
+    document = disputes.case_evidence(case, document_id, kinds=disputes.ALL_FILES)
     if document is None:
         abort(404)
     return evidence_response(document)

@@ -34,10 +34,10 @@ def load_case(case_id: int) -> Case:
     return case
 
 
-from portal.debtor import (  # noqa: E402,F401
-    arrangements,  # noqa: E402,F401
-    disputes,  # noqa: E402,F401
+from portal.debtor import (  # noqa: E402,F401  (the routes register themselves)
+    arrangements,
+    disputes,
     letters,
-    payments,  # noqa: E402,F401
+    payments,
     views,
 )

@@ -14,6 +14,8 @@ from portal.jobs.calls import build_call_queue, release_stale_claims
 from portal.jobs.dunning import morning_batch
 from portal.jobs.housekeeping import nightly_housekeeping
 from portal.jobs.promises import watch_promises_job
+from portal.jobs.reports import send_due_reports
+from portal.jobs.webhooks import retry_due_webhooks
 
 # The scheduler builds no app, so it cannot read the Flask config: the dunning batch's time
 # comes straight from the environment variable DUNNING_CRON (a cron expression).
@@ -33,3 +35,8 @@ cron.register(watch_promises_job, "calls", cron=PROMISES_CRON, job_timeout=600)
 cron.register(build_call_queue, "calls", cron=CALLS_CRON, job_timeout=1800)
 # "Next case" returns stale claims too; this keeps the supervisor's counts true between calls.
 cron.register(release_stale_claims, "calls", cron="*/5 * * * *", job_timeout=60)
+# Status reports (weekly on Mondays, monthly on the 1st): REPORTS_CRON, after the morning jobs.
+REPORTS_CRON = os.environ.get("REPORTS_CRON") or "0 8 * * *"
+cron.register(send_due_reports, "reports", cron=REPORTS_CRON, job_timeout=600)
+# Webhook deliveries whose next try has come (backoff 1 min, 5, 30, 2 h, 12 h; then given up).
+cron.register(retry_due_webhooks, "default", cron="* * * * *", job_timeout=120)

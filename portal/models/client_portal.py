@@ -162,7 +162,8 @@ class StatusReport(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
     period_start: Mapped[date]
     period_end: Mapped[date]
-    # True for the weekly or monthly one; on-demand reports are False and may repeat a period.
+    # True for the weekly or monthly one. One report per client, period and kind: asking again
+    # for the same period makes that on-demand report again.
     scheduled: Mapped[bool] = mapped_column(default=False)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     pdf_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))

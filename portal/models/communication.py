@@ -28,6 +28,7 @@ class DocumentKind(StrEnum):
     REPORT = "report"
     EVIDENCE = "evidence"  # a file sent with a dispute (PDF or image)
     IMPORT = "import"  # a client's uploaded file of claims
+    ANSWER = "answer"  # a file the client sent with its answer to a dispute (not the debtor's)
 
 
 class Document(Base):

@@ -17,6 +17,7 @@ from portal.models import (
     Dispute,
     DisputeStatus,
 )
+from portal.services import webhooks
 
 # Statuses no pause decides: the case is finished, or with a bailiff or lawyer.
 SETTLED = frozenset({CaseStatus.PAID, CaseStatus.CLOSED, CaseStatus.WITHDRAWN, CaseStatus.LEGAL})
@@ -49,10 +50,14 @@ def refresh(case: Case, today: date) -> CaseStatus:
     """Set the case's status from its pauses; returns it. Settled cases are left alone."""
     if case.status in SETTLED:
         return case.status
+    before = case.status
     paused = paused_status(case, today)
     if paused is not None:
         case.status = paused
     elif case.status != CaseStatus.NEW:
         case.status = CaseStatus.ACTIVE
     db.session.flush()
+    if case.status != before:
+        webhooks.notify(case, "case.status_changed", {"old_status": str(before), "status": str(
+            case.status), "on": today.isoformat()}, f"case:{case.id}:{case.status}:{today}")
     return case.status

@@ -196,32 +196,45 @@ def case_disputes(case: Case) -> list[Dispute]:
         .order_by(Dispute.opened_at.desc(), Dispute.id.desc())))
 
 
-def with_evidence(case: Case) -> dict[str, object]:
-    """The case's disputes (newest first) and each one's evidence: what a case page shows."""
+# The debtor's evidence; the agency and the client also see the client's files with its answer.
+DEBTOR_FILES = (DocumentKind.EVIDENCE,)
+ALL_FILES = (DocumentKind.EVIDENCE, DocumentKind.ANSWER)
+
+
+def with_evidence(case: Case, *, kinds=DEBTOR_FILES) -> dict[str, object]:
+    """The case's disputes (newest first) and each one's files of `kinds`: what a case page
+    shows (the debtor's page only the debtor's own evidence)."""
     all_disputes = case_disputes(case)
     return {"disputes": all_disputes,
-            "evidence": evidence_by_dispute([d.id for d in all_disputes])}
+            "evidence": evidence_by_dispute([d.id for d in all_disputes], kinds=kinds)}
 
 
-def evidence_by_dispute(dispute_ids: list[int]) -> dict[int, list[Document]]:
-    """Each dispute's evidence files, in one query."""
+def evidence_by_dispute(dispute_ids: list[int], *, kinds=DEBTOR_FILES
+                        ) -> dict[int, list[Document]]:
+    """Each dispute's files of `kinds`, in one query."""
     found: dict[int, list[Document]] = {dispute_id: [] for dispute_id in dispute_ids}
     if dispute_ids:
         for document in db.session.scalars(
             select(Document).where(Document.dispute_id.in_(dispute_ids),
-                                   Document.kind == DocumentKind.EVIDENCE)
+                                   Document.kind.in_(kinds))
             .order_by(Document.id)
         ):
             found[document.dispute_id].append(document)
     return found
 
 
-def case_evidence(case: Case, document_id: int) -> Document | None:
-    """An evidence file of one of this case's disputes (and only those)."""
+def case_evidence(case: Case, document_id: int, *, kinds=DEBTOR_FILES) -> Document | None:
+    """A file of `kinds` of one of this case's disputes (and only those)."""
     return db.session.scalar(
         select(Document).join(Dispute, Dispute.id == Document.dispute_id).where(
-            Document.id == document_id, Document.kind == DocumentKind.EVIDENCE,
+            Document.id == document_id, Document.kind.in_(kinds),
             Dispute.case_id == case.id, Document.case_id == case.id))
+
+
+def checked_files(files: list[tuple[str, bytes]]) -> list[str]:
+    """The content types of evidence files, or EvidenceRejected saying what is wrong with each
+    (the checks of a debtor's evidence, for anyone who sends files with a dispute)."""
+    return _checked(files)
 
 
 def disputes_page_query(status: DisputeStatus | None):

@@ -26,7 +26,7 @@ from portal.models import (
 )
 from portal.payments import get_provider
 from portal.queue import enqueue_after_commit
-from portal.services import arrangements, audit, case_status, ledger
+from portal.services import arrangements, audit, case_status, ledger, webhooks
 
 SEND_CONFIRMATION = "portal.jobs.payments.send_payment_confirmation"
 # How each share of a payment reads on the ledger (staff pages show these words).
@@ -167,6 +167,8 @@ def _book(payment: Payment, today: date) -> None:
     if ledger.balance(case).total <= 0 and case.is_open:
         case.status, case.closed_on = CaseStatus.PAID, today
         audit.record("case.paid", "Paid in full", case=case)
+    webhooks.notify(case, "payment.received", {"payment_id": payment.id, "amount_cents":
+                    payment.amount_cents, "booked_on": today.isoformat()}, cause_ref)
     arrangements.payment_booked(case, payment.amount_cents,
                                 instalment_id=payment.instalment_id, today=today)
     if case.status != CaseStatus.PAID:
