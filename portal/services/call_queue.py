@@ -57,8 +57,8 @@ CALLABLE_STATUSES = (CaseStatus.NEW, CaseStatus.ACTIVE, CaseStatus.PROMISED,
 # Statuses after which a task has no point: it is dropped at the next build.
 FINISHED_STATUSES = (CaseStatus.PAID, CaseStatus.CLOSED, CaseStatus.WITHDRAWN, CaseStatus.LEGAL)
 MISSED_INSTALMENT_DAYS = 3  # a missed instalment is called about for this many days
-NEXT_BATCH = 20  # candidates looked at per round of "next case"
-NEXT_ROUNDS = 5
+NEXT_BATCH = 5  # candidates locked and looked at per round of "next case"
+NEXT_ROUNDS = 20
 DEFAULT_CLAIM_TIMEOUT_MINUTES = 20
 
 
