@@ -7,6 +7,7 @@ from portal.models.arrangement import (
     InstalmentStatus,
 )
 from portal.models.audit import ActorKind, AuditEvent
+from portal.models.banking import BankEntry, BankStatement, EntryStatus, StatementFormat
 from portal.models.base import Base, utcnow
 from portal.models.calls import (
     OPEN_TASK_STATUSES,
@@ -74,6 +75,10 @@ from portal.models.rates import InterestRate
 from portal.models.user import STAFF_ROLES, Role, User
 
 __all__ = [
+    "BankEntry",
+    "BankStatement",
+    "EntryStatus",
+    "StatementFormat",
     "ApiToken",
     "CaseNote",
     "DeliveryState",
