@@ -257,3 +257,18 @@ def test_the_promise_job_commits(setup, app):
     assert watch_promises_job()["broken"] == 1
     db.session.expire_all()
     assert db.session.get(PromiseToPay, promise.id).status == PromiseStatus.BROKEN
+
+
+@pytest.mark.parametrize(("debtor_language", "says"), [("en", "am I speaking with"),
+                                                       ("nl", "spreek ik met")])
+def test_the_script_is_in_the_debtors_language_with_the_names_filled_in(
+        app, make, debtor_language, says):
+    caller = make.user(Role.CALLER, language="nl", name="Sanne Mulder")
+    client = make.client("Kookhuis Online B.V.")
+    case, _code = make.case(client=client, debtor=make.debtor(name="Hannah Hughes",
+                                                               language=debtor_language))
+    task = call_queue.add_task(case, TaskReason.WORKFLOW_CALL, TODAY)
+    script = calls.script_for(task, caller)
+    assert says in script
+    assert "Hannah Hughes" in script and "Sanne Mulder" in script
+    assert "B.V.." not in script  # the client's name ends no sentence

@@ -14,10 +14,11 @@ from portal.services import audit
 LANGUAGES = ("nl", "en")
 FALLBACK_LANGUAGE = "en"
 
-_OPENING_EN = ("Good morning/afternoon, this is {caller} from the collection agency, calling for "
-               "{client}. Am I speaking with {debtor}? ")
-_OPENING_NL = ("Goedemorgen/middag, u spreekt met {caller} van het incassobureau, namens "
-               "{client}. Spreek ik met {debtor}? ")
+# The client's name ends no sentence: names like "Kookhuis Online B.V." bring their own dot.
+_OPENING_EN = ("Good morning/afternoon, am I speaking with {debtor}? This is {caller} of the "
+               "collection agency; I am calling on behalf of {client} about an open invoice. ")
+_OPENING_NL = ("Goedemorgen/middag, spreek ik met {debtor}? U spreekt met {caller} van het "
+               "incassobureau; ik bel namens {client} over een openstaande factuur. ")
 _ASK_EN = "Ask why the invoice has not been paid and note the reason."
 _ASK_NL = "Vraag waarom de factuur niet is betaald en noteer de reden."
 

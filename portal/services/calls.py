@@ -90,9 +90,10 @@ def active_reasons() -> list[NonPaymentReason]:
 
 
 def script_for(task: CallTask, caller: User) -> str:
-    """The script for the task's reason in the caller's language, names filled in."""
+    """The script for the task's reason in the debtor's language (the language of the call),
+    names filled in."""
     case = task.case
-    return call_scripts.script_for(task.reason, caller.language, caller=caller.name,
+    return call_scripts.script_for(task.reason, case.debtor.language, caller=caller.name,
                                    client=case.client.name, debtor=case.debtor.name)
 
 
