@@ -17,6 +17,7 @@ from portal import create_app
 from portal.documents.storage import save_document
 from portal.extensions import db
 from portal.models import (
+    BankStatement,
     BatchRun,
     CallTask,
     Channel,
@@ -31,6 +32,7 @@ from portal.models import (
     ImportBatch,
     Notice,
     Role,
+    StatementFormat,
     StatusReport,
     StepAction,
     TaskReason,
@@ -141,6 +143,9 @@ PAGES = {
     "/api/v1/openapi.json":            (200, 200, 200, 200, 200, 200),
     "/api/v1/cases/{reference}":       (401, 401, 401, 401, 401, 401),
     "/api/v1/payments":                (401, 401, 401, 401, 401, 401),
+    "/agency/bank/":                   (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/bank/unmatched":          (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/bank/statements/{statement}": (200, 403, 403, 403, LOGIN, LOGIN),
 }
 MATRIX = [
     (visitor, path, outcome)
@@ -159,7 +164,7 @@ def test_every_page_is_in_the_matrix(app):
              "channel": "{channel}", "language": "{language}", "notice_id": "{notice}",
              "payment_id": "{payment}", "ref": "{ref}", "client_id": "{client}",
              "task_id": "{task}", "batch_id": "{batch}", "report_id": "{report}",
-             "reference": "{reference}"}
+             "reference": "{reference}", "statement_id": "{statement}"}
     guarded = {
         re.sub(r"<(?:\w+:)?(\w+)>", lambda m: names[m.group(1)], rule.rule)
         for rule in app.url_map.iter_rules()
@@ -225,7 +230,8 @@ def visitor(app, client, make, login):
                               csv_document_id=save_document(
                                   DocumentKind.REPORT, "open-cases.csv", "text/csv", b"a;b\n",
                                   case_id=None).id)
-        db.session.add_all([batch, report])
+        statement = BankStatement(filename="statement.xml", format=StatementFormat.CAMT053)
+        db.session.add_all([batch, report, statement])
         db.session.commit()
         if role in ROLES:
             login(user)
@@ -236,7 +242,8 @@ def visitor(app, client, make, login):
                 "workflow": workflow.id, "key": "reminder", "channel": "letter", "language": "nl",
                 "notice": notice.id, "payment": payment.id, "ref": payment.provider_ref,
                 "client": case.client_id, "task": task.id, "batch": batch.id,
-                "report": report.id, "reference": case.reference}
+                "report": report.id, "reference": case.reference,
+                "statement": statement.id}
 
     return _visitor
 

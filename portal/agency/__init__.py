@@ -25,6 +25,7 @@ def inbox_count() -> dict:
 
 from portal.agency import (  # noqa: E402,F401  (the routes register themselves)
     arrangements,
+    bank,
     call_board,
     call_settings,
     client_reports,

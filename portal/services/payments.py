@@ -122,6 +122,19 @@ def sync_payment(provider_name: str, ref: str, *, today: date) -> Payment | None
     return payment
 
 
+def book_received(payment: Payment, today: date) -> bool:
+    """Book a payment that arrived outside a provider's checkout (a bank transfer), once.
+
+    The payment must be PAID and flushed; False when it was booked already.
+    """
+    db.session.flush()
+    if payment.status != PaymentStatus.PAID or not _claim_booking(payment):
+        return False
+    _book(payment, today)
+    db.session.flush()
+    return True
+
+
 def _claim_booking(payment: Payment) -> bool:
     """Set booked_at only if nobody has: of two webhooks at once, the database lets one win
     (the second UPDATE waits for the first's commit and then matches no row)."""
@@ -160,7 +173,8 @@ def _book(payment: Payment, today: date) -> None:
         audit.record("payment.surplus", "Paid more than owed: a credit to refund", case=case,
                      payment_id=payment.id, surplus_cents=shares.surplus)
     db.session.flush()
-    audit.record("payment.booked", "Online payment booked", case=case, payment_id=payment.id,
+    how = "Bank transfer" if payment.provider == "bank" else "Online payment"
+    audit.record("payment.booked", f"{how} booked", case=case, payment_id=payment.id,
                  amount_cents=payment.amount_cents, costs=parts[Bucket.COSTS],
                  fees=parts[Bucket.FEES], interest=shares.interest,
                  principal=shares.principal, surplus=shares.surplus)
