@@ -21,26 +21,23 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import secrets
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import create_engine, func, insert, make_url, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import benchkit  # noqa: E402 (bench/benchkit.py)
+
 from portal import create_app  # noqa: E402 (after the path)
-from portal.config import database_url  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import (  # noqa: E402
     Arrangement,
@@ -77,25 +74,6 @@ def note(backend: str, what: str, value: str) -> None:
     value = f"{value}  [load {os.getloadavg()[0]:.1f}]"
     FIGURES.append((backend, what, value))
     print(f"  [{backend}] {what}: {value}", flush=True)
-
-
-@contextmanager
-def throwaway_database(kind: str, server_url: str, tmp: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'bench_calls.sqlite3'}"
-        return
-    name = f"bench_calls_{secrets.token_hex(4)}"
-    url = make_url(database_url(server_url))
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT",
-                          poolclass=NullPool)
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def seed(n_cases: int) -> float:
@@ -229,7 +207,7 @@ def bench_next(app: Flask, backend: str, presses: int, callers: int) -> None:
 
 
 def run(kind: str, args: argparse.Namespace, tmp: Path) -> None:
-    with throwaway_database(kind, args.database_url, tmp) as url:
+    with benchkit.throwaway_database(kind, args.database_url, tmp, "bench_calls") as url:
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": None,
                           "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 10}
                           if kind == "postgres" else {}})

@@ -25,28 +25,24 @@ import argparse
 import io
 import os
 import random
-import secrets
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
+import benchkit  # bench/benchkit.py: this folder is on the path of a script run from it
 from aiosmtpd.controller import Controller
 from flask import Flask
 from redis import Redis
 from rq import Queue, Worker
-from sqlalchemy import create_engine, func, insert, make_url, select, text, update
-from sqlalchemy.pool import NullPool
+from sqlalchemy import func, insert, select, update
 from xhtml2pdf import pisa
 
 from portal import create_app
-from portal.config import database_url
 from portal.extensions import db
 from portal.jobs import dunning as dunning_jobs
 from portal.models import (
@@ -100,26 +96,6 @@ def note(backend: str, what: str, value: str) -> None:
 
 
 # -- databases and the app -------------------------------------------------------------------
-
-
-@contextmanager
-def throwaway_database(kind: str, server_url: str, tmp: Path) -> Iterator[str]:
-    """A SQLite file under `tmp`, or a PostgreSQL database of our own, dropped afterwards."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'bench.sqlite3'}"
-        return
-    name = f"bench_dunning_{secrets.token_hex(4)}"
-    url = make_url(database_url(server_url))
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT",
-                          poolclass=NullPool)
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def make_app(url: str, redis_url: str, mail_port: int, instance: Path) -> Flask:
@@ -318,7 +294,7 @@ def bench_backend(kind: str, args: argparse.Namespace, sink: CountingHandler, tm
     """Every figure asked for, on one backend."""
     print(f"== {kind}", flush=True)
     redis = Redis.from_url(args.redis_url)
-    with throwaway_database(kind, args.database_url, tmp) as url:
+    with benchkit.throwaway_database(kind, args.database_url, tmp, "bench_dunning") as url:
         instance = tmp / f"instance-{kind}"
         app = make_app(url, args.redis_url, args.mail_port, instance)
         env = worker_env(url, args.redis_url, args.mail_port, instance)

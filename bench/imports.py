@@ -19,22 +19,19 @@ from __future__ import annotations
 import argparse
 import random
 import resource
-import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, make_url, select, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import benchkit  # noqa: E402 (bench/benchkit.py)
+
 from portal import create_app  # noqa: E402 (after the path)
-from portal.config import database_url  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import Case, Client, Invoice, Role  # noqa: E402
 from portal.services import accounts, imports  # noqa: E402
@@ -61,25 +58,6 @@ def write_csv(path: Path, rows: int) -> None:
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-
-
-@contextmanager
-def throwaway_database(kind: str, server_url: str, tmp: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'bench_imports.sqlite3'}"
-        return
-    name = f"bench_imports_{secrets.token_hex(4)}"
-    url = make_url(database_url(server_url))
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT",
-                          poolclass=NullPool)
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def bench(kind: str, url: str, csv_path: Path, tmp: Path) -> None:
@@ -127,7 +105,7 @@ def main() -> None:
         write_csv(csv_path, args.rows)
         print(f"{args.rows} rows, {csv_path.stat().st_size / 1e6:.1f} MB of CSV", flush=True)
         for kind in kinds:
-            with throwaway_database(kind, args.database_url, tmp) as url:
+            with benchkit.throwaway_database(kind, args.database_url, tmp, "bench_imports") as url:
                 bench(kind, url, csv_path, tmp)
 
 

@@ -15,20 +15,16 @@ from __future__ import annotations
 
 import argparse
 import random
-import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, make_url, text
-from sqlalchemy.pool import NullPool
+import benchkit  # bench/benchkit.py: this folder is on the path of a script run from it
+from sqlalchemy import insert, text
 
 from portal import create_app
-from portal.config import database_url
 from portal.extensions import db
 from portal.models import (
     ActorKind,
@@ -48,26 +44,6 @@ from portal.services import reports
 
 TODAY = date(2026, 3, 2)
 NAMES = ["Jansen", "de Vries", "Bakker", "Visser", "Smit", "Meijer", "de Boer"]
-
-
-@contextmanager
-def throwaway_database(kind: str, server_url: str, tmp: Path) -> Iterator[str]:
-    """A SQLite file under `tmp`, or a PostgreSQL database of our own, dropped afterwards."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'bench.sqlite3'}"
-        return
-    name = f"bench_reports_{secrets.token_hex(4)}"
-    url = make_url(database_url(server_url))
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT",
-                          poolclass=NullPool)
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def seed(n_cases: int) -> None:
@@ -119,7 +95,7 @@ def seed(n_cases: int) -> None:
 
 def run(kind: str, server_url: str, n_cases: int, repeat: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, \
-            throwaway_database(kind, server_url, Path(tmp)) as url:
+            benchkit.throwaway_database(kind, server_url, Path(tmp), "bench_reports") as url:
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SERVER_NAME": None,
                           "DOCUMENTS_PATH": str(Path(tmp) / "documents")})
         with app.app_context():
