@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from portal import htmx
 from portal.agency import bp as agency_bp
+from portal.agency.call_words import task_reason_label
 from portal.auth.loader import guard_roles
 from portal.extensions import db
 from portal.models import CallTask, Role, TaskReason, TaskStatus, User
@@ -44,13 +45,7 @@ def refusal_text(code: str) -> str:
 def labels() -> dict:
     """Words for the codes the board shows (task reasons, statuses, why a task waits)."""
     return {
-        "reason_labels": {
-            TaskReason.WORKFLOW_CALL: _("Workflow call"), TaskReason.PROMISE_DUE: _("Promise due"),
-            TaskReason.PROMISE_BROKEN: _("Promise broken"),
-            TaskReason.MISSED_INSTALMENT: _("Missed instalment"),
-            TaskReason.CALLBACK: _("Callback"), TaskReason.NEW_CASE: _("New case"),
-            TaskReason.MANUAL: _("Added by hand"),
-        },
+        "reason_labels": {reason: task_reason_label(reason) for reason in TaskReason},
         "status_labels": {
             TaskStatus.OPEN: _("open"), TaskStatus.CLAIMED: _("on a caller's screen"),
             TaskStatus.DONE: _("done"), TaskStatus.DROPPED: _("dropped"),

@@ -10,7 +10,10 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal.agency.call_words import TASK_REASON_LABELS
 from portal.domain.calls import DEFAULT_WEIGHTS
+from portal.models import CallOutcome
+from portal.services import calls
 
 # Always offered: the Netherlands and the US (Regulation F); the configured one is added.
 JURISDICTIONS = ("NL", "US")
@@ -47,9 +50,19 @@ WEIGHT_LABELS = {
 }
 
 
+def _entry_label(key: str, sub: str | None) -> Any:
+    """A weight table's entry in words (lazy: read in the page's language when shown)."""
+    if key == "last_outcome":
+        return calls.OUTCOME_LABELS.get(CallOutcome(sub), sub)
+    if key == "reason":
+        return TASK_REASON_LABELS.get(sub, sub)
+    return sub
+
+
 def weight_fields(weights: Mapping[str, Any]) -> list[tuple[str, Any, str | None, Any, Any]]:
-    """(field name, label, table entry or None, value, default) for the form."""
-    return [(weight_field(key, sub), WEIGHT_LABELS.get(key, key), sub, value, default)
+    """(field name, label, table entry in words or None, value, default) for the form."""
+    return [(weight_field(key, sub), WEIGHT_LABELS.get(key, key), _entry_label(key, sub), value,
+             default)
             for (key, sub, value), (_k, _s, default) in zip(
                 weight_rows(weights), weight_rows(DEFAULT_WEIGHTS), strict=True)]
 

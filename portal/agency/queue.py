@@ -31,6 +31,7 @@ from wtforms.fields.choices import SelectChoice
 
 from portal import htmx
 from portal.agency import bp as agency_bp
+from portal.agency.call_words import task_reason_label
 from portal.agency.queue_forms import OUTCOME_KEYS, ArrangementForm, OutcomeForm
 from portal.extensions import db
 from portal.models import (
@@ -62,15 +63,6 @@ WHY_NOT = {
     "no_phone": _l("no usable phone number"),
     "disputed": _l("disputed"),
     "on_hold": _l("on hold"),
-}
-TASK_REASONS = {
-    "workflow_call": _l("Call in the workflow"),
-    "promise_due": _l("Promise due today"),
-    "promise_broken": _l("Promise broken"),
-    "missed_instalment": _l("Missed instalment"),
-    "callback": _l("Callback"),
-    "new_case": _l("New case"),
-    "manual": _l("Added by a supervisor"),
 }
 WHY_SAMPLE = 500  # open tasks looked at to explain an empty "next"
 
@@ -167,9 +159,7 @@ def call_outcome_label(outcome: object) -> str:
     return calls.outcome_label(outcome)
 
 
-@bp.app_template_global()
-def task_reason_label(reason: object) -> str:
-    return str(TASK_REASONS.get(str(reason), reason))
+bp.add_app_template_global(task_reason_label)
 
 
 # -- helpers ----------------------------------------------------------------------------------
