@@ -61,7 +61,7 @@ from portal.models import (
     Notice,
     RunStatus,
 )
-from portal.services import access_codes, dunning, notices, workflows
+from portal.services import access_codes, dunning, dunning_runs, notices, workflows
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-only-not-secret"  # noqa: S105 - the same key in this process and the workers
@@ -166,14 +166,14 @@ def _debtor(i: int, rng: random.Random, email: bool) -> dict:
 def decide_and_record(today: date, chunk_size: int = dunning_jobs.DEFAULT_CHUNK_SIZE) -> tuple:
     """start_run and every chunk as run_chunk does it, minus the sending; (seconds, counts)."""
     start = time.perf_counter()
-    run, chunks = dunning.start_run(today, trigger="bench", chunk_size=chunk_size)
+    run, chunks = dunning_runs.start_run(today, trigger="bench", chunk_size=chunk_size)
     db.session.commit()
     run_id = run.id
     for chunk in chunks:
         db.session.remove()  # a job's fresh app context: nothing carried from the last chunk
         run = db.session.get(BatchRun, run_id)
         counts = dunning.advance_cases(run, chunk, today)
-        dunning.finish_chunk(run_id, counts)
+        dunning_runs.finish_chunk(run_id, counts)
         db.session.commit()
     seconds = time.perf_counter() - start
     db.session.remove()

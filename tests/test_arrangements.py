@@ -18,7 +18,7 @@ from portal.models import (
     InstalmentStatus,
     Role,
 )
-from portal.services import arrangements, dunning
+from portal.services import arrangements, dunning, dunning_runs
 from tests.pages import csrf_token, flashes
 
 TODAY = date(2026, 3, 2)
@@ -184,7 +184,7 @@ def test_an_email_job_run_twice_sends_once_and_not_when_no_longer_true(app, make
 
 
 def _dunning_counts(case, day):
-    run, chunks = dunning.start_run(day, trigger="manual", user=None)
+    run, chunks = dunning_runs.start_run(day, trigger="manual", user=None)
     assert [case.id] in chunks
     return dunning.advance_cases(run, [case.id], day)
 

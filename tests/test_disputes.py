@@ -24,7 +24,7 @@ from portal.models import (
     Notice,
     Role,
 )
-from portal.services import disputes, dunning, ledger
+from portal.services import disputes, dunning, dunning_runs, ledger
 from tests.domain.test_evidence import JPEG, PDF, PNG, ZIP
 from tests.pages import csrf_token, flashes
 
@@ -91,14 +91,14 @@ def open_by_service(case, files=(), today=None):
 # -- the batch pauses and resumes -------------------------------------------------------------
 
 def batch_notices(case_id: int, today) -> tuple[dict[str, int], int]:
-    run = dunning.request_run(today, trigger="test")
+    run = dunning_runs.request_run(today, trigger="test")
     counts = dunning.advance_cases(run, [case_id], today)
     db.session.commit()
     return counts, db.session.scalar(select(func.count(Notice.id)))
 
 
 def test_a_dispute_pauses_the_batch_and_a_rejection_resumes_it(app, case, make, today, enqueued):
-    assert case.id in dunning.due_case_ids(today)
+    assert case.id in dunning_runs.due_case_ids(today)
     dispute = open_by_service(case, today=today)
     assert case.status == CaseStatus.DISPUTED
 

@@ -60,7 +60,7 @@ from portal.models import (
     RunStatus,
     StepAction,
 )
-from portal.services import dunning, workflows
+from portal.services import dunning, dunning_runs, workflows
 from portal.services.cases import InvoiceData, open_case
 from tests import factories
 from tests.test_jobs import _worker_env
@@ -323,24 +323,24 @@ def test_due_cases_are_selected_in_one_query_without_closed_or_paid_cases(app, b
     listener = lambda *args: statements.append(args[2])  # noqa: E731
     event.listen(db.engine, "before_cursor_execute", listener)
     try:
-        ids = dunning.due_case_ids(STEP_DAYS[0])
+        ids = dunning_runs.due_case_ids(STEP_DAYS[0])
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     assert len(statements) == 1
     b = book
     assert ids == sorted([b.p1, b.p2, b.q1, b.r1, b.d1, b.h1, b.h2, b.n1])
-    assert dunning.due_case_ids(STEP_DAYS[0], limit=2) == ids[:2]
+    assert dunning_runs.due_case_ids(STEP_DAYS[0], limit=2) == ids[:2]
 
 
 def test_nothing_is_due_before_the_first_step_date(app, book):
-    assert dunning.due_case_ids(STEP_DAYS[0] - timedelta(days=3)) == []
+    assert dunning_runs.due_case_ids(STEP_DAYS[0] - timedelta(days=3)) == []
 
 
 def test_chunks_never_split_a_debtors_cases(app, book, make):
-    chunks = dunning.plan_chunks(STEP_DAYS[0], 1)
+    chunks = dunning_runs.plan_chunks(STEP_DAYS[0], 1)
     p_cases = {book.p1, book.p2, book.p3}
     assert [chunk for chunk in chunks if set(chunk) & p_cases] == [sorted(p_cases)]
-    assert sorted(i for chunk in chunks for i in chunk) == dunning.due_case_ids(STEP_DAYS[0])
+    assert sorted(i for chunk in chunks for i in chunk) == dunning_runs.due_case_ids(STEP_DAYS[0])
     assert all(len(chunk) == 1 for chunk in chunks if not set(chunk) & p_cases)
 
 
@@ -413,7 +413,7 @@ def test_nothing_is_handed_to_a_sender_before_the_commit(book, run_day, enqueued
     def commit_fails():
         raise RuntimeError("the commit failed")
 
-    run, _chunks = dunning.start_run(STEP_DAYS[0], trigger="cron")
+    run, _chunks = dunning_runs.start_run(STEP_DAYS[0], trigger="cron")
     db.session.commit()
     with monkeypatch.context() as patch:
         patch.setattr(db.session, "commit", commit_fails)
@@ -554,7 +554,7 @@ def test_the_call_step_sends_nothing_and_the_legal_step_stops_dunning(book, run_
         Notice.dated == STEP_DAYS[4])) == 0
     assert runs[LEGAL_DAY].counts["legal_handover/letter"] == 8
     # Left: the disputed case, and h2 and l1, which started later and are a step behind.
-    assert dunning.due_case_ids(LEGAL_DAY + timedelta(days=365)) == [book.d1, book.h2, book.l1]
+    assert dunning_runs.due_case_ids(LEGAL_DAY + timedelta(days=365)) == [book.d1, book.h2, book.l1]
 
 
 @pytest.mark.parametrize(
@@ -591,10 +591,10 @@ def test_finish_chunk_adds_counts_and_closes_the_run_with_its_last_chunk(app):
     run = BatchRun(run_on=DUE, trigger="manual", chunks_total=2, counts={})
     db.session.add(run)
     db.session.commit()
-    dunning.finish_chunk(run.id, {"email_reminder/email": 3, "skipped/promise": 1})
+    dunning_runs.finish_chunk(run.id, {"email_reminder/email": 3, "skipped/promise": 1})
     db.session.commit()
     assert (run.status, run.finished_at) == (RunStatus.PLANNED, None)
-    dunning.finish_chunk(run.id, {"email_reminder/email": 2})
+    dunning_runs.finish_chunk(run.id, {"email_reminder/email": 2})
     db.session.commit()
     assert run.counts == {"email_reminder/email": 5, "skipped/promise": 1}
     assert (run.chunks_done, run.status) == (2, RunStatus.DONE)
@@ -605,7 +605,7 @@ def test_finish_chunk_adds_counts_and_closes_the_run_with_its_last_chunk(app):
 def test_a_chunk_delivered_again_counts_nothing_twice(book, run_day, monkeypatch, outcome):
     """RQ may deliver a job twice (a worker killed after the chunk's commit): the second
     delivery finds the chunk finished and leaves the run as it was."""
-    run, chunks = dunning.start_run(STEP_DAYS[0], trigger="cron", chunk_size=4)
+    run, chunks = dunning_runs.start_run(STEP_DAYS[0], trigger="cron", chunk_size=4)
     db.session.commit()
     assert len(chunks) == 3
     if outcome == "failed":
@@ -633,7 +633,7 @@ def test_run_now_records_who_started_it(book, make, enqueued, monkeypatch):
 
 def test_a_planned_run_is_started_once_by_the_worker(book, make, enqueued):
     admin = make.user()
-    run = dunning.request_run(STEP_DAYS[0], trigger="manual", user=admin)
+    run = dunning_runs.request_run(STEP_DAYS[0], trigger="manual", user=admin)
     db.session.commit()
     assert run.status == RunStatus.PLANNED
     assert jobs.run_planned(run.id) == run.id
@@ -765,7 +765,7 @@ def _children(pid: int) -> list[int]:
 def _work_chunks_in_a_worker(app, redis_url, instance, day: date) -> subprocess.CompletedProcess:
     """Start a run for `day` and work its chunks in `worker.py --burst`; the delivery jobs
     the chunks enqueue (no delivery worker here) are taken off the shared queues after."""
-    run, chunks = dunning.start_run(day, trigger="manual")
+    run, chunks = dunning_runs.start_run(day, trigger="manual")
     db.session.commit()
     connection = Redis.from_url(redis_url)
     senders = [Queue(name, connection=connection) for name in ("mail", "letters")]
@@ -801,7 +801,7 @@ def test_a_worker_killed_mid_chunk_leaves_every_case_for_the_next_run(
     blocker = db.engine.connect()
     blocker.begin()
     blocker.execute(text("SELECT id FROM cases WHERE id = :id FOR UPDATE"), {"id": book.p1})
-    run, chunks = dunning.start_run(STEP_DAYS[0], trigger="cron")
+    run, chunks = dunning_runs.start_run(STEP_DAYS[0], trigger="cron")
     run_id = run.id  # read before the commit: afterwards it would open a transaction
     db.session.commit()
     job = Queue("dunning", connection=connection).enqueue(
@@ -825,7 +825,7 @@ def test_a_worker_killed_mid_chunk_leaves_every_case_for_the_next_run(
     assert _wait_for(lambda: _busy_backends() == 0), "the killed chunk's backend lingers"
     db.session.expire_all()
     assert _row_counts()["communications"] == 0
-    assert dunning.due_case_ids(STEP_DAYS[0]) == sorted(chunks[0])  # all still due
+    assert dunning_runs.due_case_ids(STEP_DAYS[0]) == sorted(chunks[0])  # all still due
     job.delete()
     result = _work_chunks_in_a_worker(migrated_app, redis_url, tmp_path / "instance",
                                       STEP_DAYS[0])

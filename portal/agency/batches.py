@@ -13,7 +13,7 @@ from portal.auth.loader import guard_roles
 from portal.extensions import db
 from portal.models import BatchRun, Channel, Notice, Role
 from portal.queue import enqueue_after_commit
-from portal.services import batches, delivery, dunning
+from portal.services import batches, delivery, dunning_runs
 from portal.services.notices import agency_today
 
 bp = Blueprint("batches", __name__)
@@ -51,7 +51,7 @@ def runs():
 def run_now():
     if current_user.role != Role.ADMIN:
         abort(403)
-    run = dunning.request_run(agency_today(), trigger="manual", user=current_user)
+    run = dunning_runs.request_run(agency_today(), trigger="manual", user=current_user)
     enqueue_after_commit("dunning", RUN_PLANNED, run.id)
     db.session.commit()
     flash(_("The batch is starting. Its progress appears below."), "success")

@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.jobs import job_logger
 from portal.models import BatchRun, Channel, RunStatus, User, utcnow
 from portal.queue import enqueue_after_commit
-from portal.services import delivery, dossier, dunning
+from portal.services import delivery, dossier, dunning, dunning_runs
 from portal.services.dunning import QueuedNotice
 from portal.services.notices import agency_today
 
@@ -51,7 +51,7 @@ def run_planned(run_id: int) -> int:
     if run.status != RunStatus.PLANNED:
         return run.id  # already started: a second delivery of this job does nothing
     user = db.session.get(User, run.started_by_id) if run.started_by_id else None
-    return _enqueue_run(run, dunning.plan_run(run, chunk_size=_chunk_size(), user=user))
+    return _enqueue_run(run, dunning_runs.plan_run(run, chunk_size=_chunk_size(), user=user))
 
 
 def _chunk_size() -> int:
@@ -60,7 +60,8 @@ def _chunk_size() -> int:
 
 def _start(*, trigger: str, user: User | None) -> int:
     today = agency_today()
-    run, chunks = dunning.start_run(today, trigger=trigger, user=user, chunk_size=_chunk_size())
+    run, chunks = dunning_runs.start_run(today, trigger=trigger, user=user,
+                                         chunk_size=_chunk_size())
     return _enqueue_run(run, chunks)
 
 
@@ -93,19 +94,19 @@ def run_chunk(run_id: int, case_ids: list[int], today_iso: str) -> dict[str, int
     run = db.session.get(BatchRun, run_id)
     if run is None:
         raise LookupError(f"no batch run {run_id}")
-    if dunning.chunk_finished(run_id, case_ids):
+    if dunning_runs.chunk_finished(run_id, case_ids):
         log.info("dunning run %s: chunk from case %s already finished", run_id, case_ids[:1])
         return {}
     try:
         counts = dunning.advance_cases(run, case_ids, today)
-        dunning.finish_chunk(run_id, counts, case_ids=case_ids)
+        dunning_runs.finish_chunk(run_id, counts, case_ids=case_ids)
         _enqueue_sending(dunning.queued_notice_ids(run, case_ids=case_ids))
         for case_id in dossier.cases_without_dossier(case_ids):  # handed over to legal now
             enqueue_after_commit("letters", MAKE_DOSSIER, case_id)
         db.session.commit()
     except Exception as exc:
         db.session.rollback()
-        dunning.finish_chunk(run_id, {"failed/chunks": 1, "failed/cases": len(case_ids)},
+        dunning_runs.finish_chunk(run_id, {"failed/chunks": 1, "failed/cases": len(case_ids)},
                              case_ids=case_ids,
                              error=f"chunk of {len(case_ids)} from case {case_ids[:1]}: {exc!r}")
         db.session.commit()
