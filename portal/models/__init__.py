@@ -24,7 +24,7 @@ from portal.models.calls import (
     TaskStatus,
 )
 from portal.models.case import OPEN_STATUSES, Case, CaseStatus, Invoice, ReferenceCounter
-from portal.models.client import ApprovalBy, Client
+from portal.models.client import ApprovalBy, Beneficiary, Client
 from portal.models.client_portal import (
     ApiToken,
     CaseNote,
@@ -72,9 +72,20 @@ from portal.models.ledger import (
 )
 from portal.models.payment import FINAL_PAYMENT_STATUSES, Payment, PaymentStatus
 from portal.models.rates import InterestRate
+from portal.models.remittance import (
+    Remittance,
+    RemittanceItem,
+    RemittanceRun,
+    RemittanceStatus,
+)
 from portal.models.user import STAFF_ROLES, Role, User
 
 __all__ = [
+    "Beneficiary",
+    "Remittance",
+    "RemittanceItem",
+    "RemittanceRun",
+    "RemittanceStatus",
     "BankEntry",
     "BankStatement",
     "EntryStatus",

@@ -18,6 +18,13 @@ class ApprovalBy(StrEnum):
     AGENCY_AND_CLIENT = "agency_and_client"
 
 
+class Beneficiary(StrEnum):
+    """Who keeps a bucket of what a debtor paid: passed on to the client or kept by the agency."""
+
+    CLIENT = "client"
+    AGENCY = "agency"
+
+
 class Client(Base):
     __tablename__ = "clients"
 
@@ -53,6 +60,17 @@ class Client(Base):
     report_recipients: Mapped[str | None] = mapped_column(Text)
     # The column mapping of the last upload, offered again for the next one.
     import_mapping: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Commission terms, read by each remittance run (which keeps a copy of the terms it used):
+    # a share of the principal collected, in hundredths of a percent (1500 = 15 %), VAT on that
+    # commission, and who keeps the interest and the collection costs (and other fees).
+    commission_bp: Mapped[int] = mapped_column(default=1500, server_default=text("1500"))
+    commission_vat_percent: Mapped[int] = mapped_column(default=21, server_default=text("21"))
+    interest_to: Mapped[Beneficiary] = mapped_column(
+        enum_type(Beneficiary), default=Beneficiary.CLIENT, server_default=Beneficiary.CLIENT.value
+    )
+    costs_to: Mapped[Beneficiary] = mapped_column(
+        enum_type(Beneficiary), default=Beneficiary.AGENCY, server_default=Beneficiary.AGENCY.value
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:

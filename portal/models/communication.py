@@ -29,6 +29,8 @@ class DocumentKind(StrEnum):
     EVIDENCE = "evidence"  # a file sent with a dispute (PDF or image)
     IMPORT = "import"  # a client's uploaded file of claims
     ANSWER = "answer"  # a file the client sent with its answer to a dispute (not the debtor's)
+    REMITTANCE = "remittance"  # a remittance statement to a client
+    PAYOUT_FILE = "payout_file"  # a SEPA credit transfer file (pain.001) for the bank
 
 
 class Document(Base):
