@@ -32,6 +32,10 @@ class IbanError(ValueError):
         self.reason = reason
 
 
+# Countries whose bank codes schwifty's registry lists in full (the Dutch list is short and
+# closed): an unknown code there is a typing error. Elsewhere the registry may lag behind.
+CLOSED_BANK_LISTS = frozenset({"NL"})
+
 _REASON_BY_ERROR = (
     (InvalidChecksumDigits, "checksum"),
     (InvalidLength, "length"),
@@ -56,6 +60,8 @@ def clean_iban(text: str | None) -> str:
         raise IbanError(reason) from exc
     if not iban.in_sepa_zone:
         raise IbanError("not_sepa")
+    if iban.country_code in CLOSED_BANK_LISTS and iban.bank is None:
+        raise IbanError("bank")
     return str(iban.compact)
 
 
