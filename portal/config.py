@@ -130,6 +130,9 @@ class DevelopmentConfig(Config):
     # A fixed development key keeps sessions across restarts; it is never used
     # in production (see ProductionConfig.check).
     SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
+    # The embedded demo's trust account: made up, with valid check digits, so that a
+    # remittance run can make its bank file. Production has no default (ProductionConfig.check).
+    AGENCY_IBAN = _env("AGENCY_IBAN", "NL02ABNA0123456789")
 
 
 class TestingConfig(Config):

@@ -184,8 +184,21 @@ def day(value: date | datetime | None, style: str = "medium") -> str:
     return format_date(value, style)
 
 
+def iban(value: str | None) -> str:
+    """An IBAN in groups of four, as banks print it: NL91 ABNA 0417 1643 00."""
+    compact = "".join((value or "").split()).upper()
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
+def commission_rate(basis_points: int) -> str:
+    """Hundredths of a percent as the reader writes a rate: 1500 -> 15 %, 1250 -> 12,5 %."""
+    return f"{format_decimal(Decimal(basis_points) / 100, format='#,##0.##')} %"
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(money)
+    app.add_template_filter(iban)
+    app.add_template_filter(commission_rate)
     app.add_template_filter(day)
     app.add_template_filter(percent)
     app.add_template_global(status_label)

@@ -19,6 +19,7 @@ from portal.extensions import db
 from portal.models import (
     BankStatement,
     BatchRun,
+    Beneficiary,
     CallTask,
     Channel,
     Communication,
@@ -31,6 +32,9 @@ from portal.models import (
     DocumentKind,
     ImportBatch,
     Notice,
+    Remittance,
+    RemittanceRun,
+    RemittanceStatus,
     Role,
     StatementFormat,
     StatusReport,
@@ -146,6 +150,17 @@ PAGES = {
     "/agency/bank/":                   (200, 403, 403, 403, LOGIN, LOGIN),
     "/agency/bank/unmatched":          (200, 403, 403, 403, LOGIN, LOGIN),
     "/agency/bank/statements/{statement}": (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/clients/":                (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/clients/new":             (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/clients/{client}":        (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/remittances/":            (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/remittances/trust":       (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/remittances/{remittance_run}": (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/remittances/{remittance_run}/pain001.xml": (200, 403, 403, 403, LOGIN, LOGIN),
+    "/agency/remittances/statements/{remittance}.pdf": (200, 403, 403, 403, LOGIN, LOGIN),
+    "/client/remittances":             (403, 403, 403, 200, LOGIN, LOGIN),
+    "/client/remittances/{remittance}": (403, 403, 403, 200, LOGIN, LOGIN),
+    "/client/remittances/{remittance}/pdf": (403, 403, 403, 200, LOGIN, LOGIN),
 }
 MATRIX = [
     (visitor, path, outcome)
@@ -164,7 +179,8 @@ def test_every_page_is_in_the_matrix(app):
              "channel": "{channel}", "language": "{language}", "notice_id": "{notice}",
              "payment_id": "{payment}", "ref": "{ref}", "client_id": "{client}",
              "task_id": "{task}", "batch_id": "{batch}", "report_id": "{report}",
-             "reference": "{reference}", "statement_id": "{statement}"}
+             "reference": "{reference}", "statement_id": "{statement}",
+             "remittance_run_id": "{remittance_run}", "remittance_id": "{remittance}"}
     guarded = {
         re.sub(r"<(?:\w+:)?(\w+)>", lambda m: names[m.group(1)], rule.rule)
         for rule in app.url_map.iter_rules()
@@ -200,6 +216,22 @@ def resolved_dispute_evidence(case) -> Document:
     return document
 
 
+def approved_remittance(client_id: int, document: Document) -> Remittance:
+    """An approved run paying the client (its statement and bank file stand in as `document`)."""
+    run = RemittanceRun(period_start=date(2026, 2, 1), period_end=date(2026, 2, 28),
+                        execution_date=date(2026, 3, 3), status=RemittanceStatus.APPROVED,
+                        sepa_document_id=document.id)
+    db.session.add(run)
+    db.session.flush()
+    remittance = Remittance(run_id=run.id, client_id=client_id, reference=f"RM{run.id}-1",
+                            commission_bp=1500, commission_vat_percent=21,
+                            interest_to=Beneficiary.CLIENT, costs_to=Beneficiary.AGENCY,
+                            statement_document_id=document.id)
+    db.session.add(remittance)
+    db.session.flush()
+    return remittance
+
+
 @pytest.fixture
 def visitor(app, client, make, login):
     """Sign the test client in as a role; the one case every allowed role may see."""
@@ -232,6 +264,7 @@ def visitor(app, client, make, login):
                                   case_id=None).id)
         statement = BankStatement(filename="statement.xml", format=StatementFormat.CAMT053)
         db.session.add_all([batch, report, statement])
+        remittance = approved_remittance(case.client_id, letter)
         db.session.commit()
         if role in ROLES:
             login(user)
@@ -243,7 +276,8 @@ def visitor(app, client, make, login):
                 "notice": notice.id, "payment": payment.id, "ref": payment.provider_ref,
                 "client": case.client_id, "task": task.id, "batch": batch.id,
                 "report": report.id, "reference": case.reference,
-                "statement": statement.id}
+                "statement": statement.id, "remittance_run": remittance.run_id,
+                "remittance": remittance.id}
 
     return _visitor
 

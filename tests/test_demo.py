@@ -290,3 +290,19 @@ def test_reset_replaces_everything_with_the_same_agency(demo, app, runner, make)
     names = db.session.scalars(select(Debtor.name).order_by(Debtor.id)).all()
     with demo.app.app_context():  # same seed, same day: the same debtors
         assert names == db.session.scalars(select(Debtor.name).order_by(Debtor.id)).all()
+
+
+def test_the_demo_money_adds_up_and_was_partly_remitted(session):
+    """Every demo payment is a Payment row with its ledger entries, two monthly runs paid
+    the clients out, and the trust account check balances."""
+    from portal.models import Remittance, RemittanceRun
+    from portal.services import trust
+
+    check = trust.trust_check()
+    assert check.received > 0
+    assert check.balanced, check
+    runs = session.scalars(select(RemittanceRun).order_by(RemittanceRun.period_end)).all()
+    assert len(runs) == 2
+    assert runs[0].period_end < runs[1].period_start
+    assert check.remitted + check.held_in_drafts > 0
+    assert session.scalar(select(func.count()).select_from(Remittance)) >= 4

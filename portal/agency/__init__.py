@@ -29,7 +29,9 @@ from portal.agency import (  # noqa: E402,F401  (the routes register themselves)
     call_board,
     call_settings,
     client_reports,
+    clients,
     disputes,
     queue,
+    remittances,
     views,
 )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from portal import htmx
 from portal.agency import bp, disputes
-from portal.documents.storage import read_document
+from portal.documents.responses import document_response
 from portal.extensions import db
 from portal.models import OPEN_STATUSES, Case, CaseStatus, Client, Debtor, Document, Role
 from portal.queue import enqueue_after_commit
@@ -97,9 +97,4 @@ def make_dossier(case_id: int):
 def document(document_id: int):
     """A letter, email or dossier as it was made, for the agency's staff."""
     doc = db.get_or_404(Document, document_id)
-    return Response(
-        read_document(doc),
-        mimetype=doc.content_type,
-        headers={"Content-Disposition": f'inline; filename="{doc.filename}"',
-                 "Cache-Control": "private, no-store"},
-    )
+    return document_response(doc, attachment=False)

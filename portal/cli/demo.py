@@ -25,6 +25,7 @@ from portal.cli import demo_story as story
 from portal.extensions import db
 from portal.models import (
     AuditEvent,
+    Beneficiary,
     Case,
     Client,
     Debtor,
@@ -33,7 +34,7 @@ from portal.models import (
     User,
     utcnow,
 )
-from portal.services import accounts, call_queue, calls
+from portal.services import accounts, call_queue, calls, remittances
 from portal.services.cases import open_case
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed on purpose; demo accounts only
@@ -153,12 +154,31 @@ def build_demo(seed: int = DEFAULT_SEED, today: date | None = None) -> DemoSumma
             codes[case.id] = code
     _backdate_service_events(start)
     db.session.flush()
+    _remit(today)
     call_queue.build_queue(today, utcnow())  # the callers' first morning: today's queue
     return DemoSummary(
         logins=[Login(u.email, str(u.role), u.name) for u in (*staff.all, *client_users)],
         debtors=_featured(debtors[:2], codes),
         counts={"clients": len(clients), "debtors": len(debtors), "cases": len(plans)},
     )
+
+
+def _remit(today: date) -> None:
+    """Remittances as an agency that pays out monthly would have them: everything up to the
+    month before last in one catch-up run, last month in its own run, this month still held.
+    Approved where the agency's IBAN allows a bank file (the embedded defaults do), else left
+    as drafts."""
+    last_month_end = today.replace(day=1) - timedelta(days=1)
+    before_end = last_month_end.replace(day=1) - timedelta(days=1)
+    periods = [(before_end.replace(day=1), before_end, before_end + timedelta(days=3)),
+               (last_month_end.replace(day=1), last_month_end, last_month_end + timedelta(days=3))]
+    for start, end, pay_on in periods:
+        try:
+            run = remittances.plan_run(start, end, pay_on, None)
+        except remittances.RunRefused:
+            continue
+        if not remittances.approval_problems(run, pay_on):
+            remittances.approve_run(run, None, today=pay_on)
 
 
 def _make_staff() -> story.Staff:
@@ -179,6 +199,9 @@ def _make_client(profile: people.ClientProfile) -> Client:
                     charges_vat_on_costs=profile.vat_on_costs)
     if profile.name.startswith("Van Leeuwen"):  # big invoices: new cases go to the callers
         client.call_new_cases_from_cents = 2_500_00
+        client.commission_bp = 1000  # a large client negotiated 10 % and keeps the interest
+    if profile.vat_on_costs:  # the sports club: a low rate, and it keeps the costs it pays VAT on
+        client.commission_bp, client.costs_to = 1250, Beneficiary.CLIENT
     db.session.add(client)
     db.session.flush()
     return client

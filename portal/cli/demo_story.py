@@ -40,6 +40,8 @@ from portal.models import (
     InstalmentStatus,
     Message,
     Party,
+    Payment,
+    PaymentStatus,
     PromiseToPay,
     User,
 )
@@ -316,11 +318,22 @@ class Story:
         assert split.surplus == 0, "the demo never overpays"
         self.cast.payments += 1
         how = self.rng.choice(("iDEAL", "bank transfer"))
+        # A real Payment row, as the webhook or the bank import makes one, so the trust account
+        # check and the case's payments list see the demo's money like any other.
+        paid_at = datetime.combine(on, clock(10), tzinfo=UTC)
+        payment = Payment(case_id=self.case.id, debtor_id=self.case.debtor_id,
+                          provider="sandbox" if how == "iDEAL" else "bank",
+                          provider_ref=f"demo-{self.cast.payments}",
+                          method="ideal" if how == "iDEAL" else None, amount_cents=amount,
+                          status=PaymentStatus.PAID, created_at=paid_at, status_changed_at=paid_at,
+                          paid_at=paid_at, booked_at=paid_at, confirmed_at=paid_at)
+        db.session.add(payment)
+        db.session.flush()
         for bucket, part in ((Bucket.COSTS, split.costs), (Bucket.INTEREST, split.interest),
                              (Bucket.PRINCIPAL, split.principal)):
             if part:
                 self._book(bucket, -part, EntryCause.PAYMENT, f"Payment by {how}", on,
-                           cause_ref=f"payment:demo-{self.cast.payments}")
+                           cause_ref=f"payment:{payment.id}")
         self.tally = Tally(self.tally.principal - split.principal,
                            self.tally.interest - split.interest, self.tally.costs - split.costs)
         self.event(on, "payment.received", f"Payment of {eur(amount)} received by {how}{note}",

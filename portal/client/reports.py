@@ -14,7 +14,7 @@ from wtforms.validators import InputRequired, ValidationError
 
 from portal import htmx
 from portal.client import bp
-from portal.documents.storage import read_document
+from portal.documents.responses import document_response
 from portal.extensions import db
 from portal.jobs.reports import MAKE
 from portal.models import Document, StatusReport, utcnow
@@ -82,22 +82,18 @@ def reports_request():
 
 @bp.get("/reports/<int:report_id>/pdf")
 def report_pdf(report_id: int):
-    return _download(_report_or_404(report_id).pdf_document_id)
+    return download(_report_or_404(report_id).pdf_document_id)
 
 
 @bp.get("/reports/<int:report_id>/csv")
 def report_csv(report_id: int):
-    return _download(_report_or_404(report_id).csv_document_id)
+    return download(_report_or_404(report_id).csv_document_id)
 
 
-def _download(document_id: int | None) -> Response:
+def download(document_id: int | None) -> Response:
+    """A client's stored file as a download (404 when there is none)."""
     document = db.session.get(Document, document_id) if document_id else None
     if document is None:
         abort(404)
-    return Response(
-        read_document(document),
-        mimetype=document.content_type,
-        headers={"Content-Disposition": f'attachment; filename="{document.filename}"',
-                 "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
-    )
+    return document_response(document)
 

@@ -35,7 +35,7 @@ from jinja2 import Environment, Template
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from portal import dunning_templates
+from portal import dunning_templates, templating
 from portal.documents.pdf import html_to_pdf
 from portal.domain.costs import statutory_collection_costs
 from portal.domain.deadlines import fourteen_day_term
@@ -240,8 +240,7 @@ def _lines(text: str | None) -> list[str]:
 
 def format_iban(iban: str) -> str:
     """An IBAN in groups of four, as banks print it: NL00 BANK 0123 4567 89."""
-    compact = "".join(iban.split()).upper()
-    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+    return templating.iban(iban)
 
 
 def _debtor(debtor: Debtor, labels: dict, language: str) -> dict:
