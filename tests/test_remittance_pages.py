@@ -148,3 +148,14 @@ def test_a_client_user_cannot_reach_the_agency_pages_nor_a_draft_statement(
     login(user)
     assert client.get("/agency/remittances/").status_code in (302, 403, 404)
     assert client.get(f"/agency/remittances/{run.id}").status_code in (302, 403, 404)
+
+
+def test_after_a_run_the_form_starts_where_that_run_ended(client, book, admin):
+    from portal.services import remittances
+
+    remittances.plan_run(date(2026, 3, 1), date(2026, 3, 31), date(2026, 4, 3), None)
+    db.session.commit()
+    page = client.get("/agency/remittances/")
+    # March is taken: the next run runs from 1 April up to today (2 April)
+    assert 'value="2026-04-01"' in page.text and 'value="2026-04-02"' in page.text
+    assert 'value="2026-03-01"' not in page.text

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import DateField, SelectMultipleField
 from wtforms.validators import DataRequired, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -72,9 +72,13 @@ def problem_text(problem: Problem) -> str:
     return texts[problem.code]
 
 
-def _last_month(today: date) -> tuple[date, date]:
-    end = today.replace(day=1) - timedelta(days=1)
-    return end.replace(day=1), end
+def _next_period(today: date) -> tuple[date, date]:
+    """Where the next run starts: the day after the last run's period (or last month's first
+    day), up to the end of last month, or up to today when last month is done already."""
+    month_end = today.replace(day=1) - timedelta(days=1)
+    last_end = db.session.scalar(select(func.max(RemittanceRun.period_end)))
+    start = last_end + timedelta(days=1) if last_end else month_end.replace(day=1)
+    return start, month_end if month_end >= start else today
 
 
 def _next_working_day(today: date) -> date:
@@ -94,7 +98,7 @@ def index():
         select(Client).where(Client.id.in_(pending)).order_by(Client.name)).all()
     form.clients.choices = [(c.id, c.name) for c in clients]
     if not form.is_submitted():
-        form.period_start.data, form.period_end.data = _last_month(today)
+        form.period_start.data, form.period_end.data = _next_period(today)
         form.execution_date.data = _next_working_day(today)
         form.clients.data = [c.id for c in clients]
     status = 200

@@ -242,8 +242,10 @@ def approve_run(run: RemittanceRun, user: User | None, *, today: date) -> None:
 
 
 def _description(run: RemittanceRun, remittance: Remittance) -> str:
-    return (f"Remittance {remittance.reference} {run.period_start:%d-%m-%Y}"
-            f" - {run.period_end:%d-%m-%Y}")
+    # The bank shows this to the client as it is, so no words in one language: the
+    # statement's reference, its period and who pays.
+    return (f"{remittance.reference} {run.period_start:%d-%m-%Y}/{run.period_end:%d-%m-%Y} "
+            f"{current_app.config['AGENCY_NAME']}")
 
 
 def runs(page: int = 1, per_page: int = 25):
