@@ -161,6 +161,7 @@ PAGES = {
     "/client/remittances":             (403, 403, 403, 200, LOGIN, LOGIN),
     "/client/remittances/{remittance}": (403, 403, 403, 200, LOGIN, LOGIN),
     "/client/remittances/{remittance}/pdf": (403, 403, 403, 200, LOGIN, LOGIN),
+    "/client/remittances/{remittance}/csv": (403, 403, 403, 200, LOGIN, LOGIN),
 }
 MATRIX = [
     (visitor, path, outcome)

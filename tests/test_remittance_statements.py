@@ -4,6 +4,7 @@ send), and the client's pages (approved only, scoped to the client)."""
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import UTC, date, datetime
 from email import message_from_bytes
@@ -208,6 +209,26 @@ def test_pdf_in_dutch_for_dutch_client_users(app, make, book):
     assert "€ 250,55" in pdf_text(document).replace("\xa0", " ")
 
 
+def test_the_csv_lists_every_case_and_adds_up_to_the_statement(app, client, book, signed_in):
+    mine = book["mine"]
+    answer = client.get(f"/client/remittances/{mine.id}/csv")
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(answer.data.decode("utf-8-sig"))))
+    lines = statements.statement_lines(mine)
+    assert [row[0] for row in rows[1:]] == [line.reference for line in lines]
+    assert sum(round(float(row[6]) * 100) for row in rows[1:]) == mine.collected_cents
+    for hidden in (book["theirs"], book["draft"]):
+        assert client.get(f"/client/remittances/{hidden.id}/csv").status_code == 404
+
+
+def test_a_long_statement_lists_the_first_cases_and_points_to_the_csv(app, book, monkeypatch):
+    monkeypatch.setattr(statements, "PDF_MAX_LINES", 1)
+    text = pdf_text(statements.make_statement(book["mine"], language="en"))
+    assert "lists the first 1 of 2 cases" in text
+    assert "Aaltje de Boer" in text and "Bram Visser" not in text
+    assert "€345.00" in text  # the totals are those of all cases
+
+
 def test_job_emails_the_statement_once(app, make, book, outbox):
     english_users(make, book["client"])
     mine_id = book["mine"].id
@@ -219,7 +240,11 @@ def test_job_emails_the_statement_once(app, make, book, outbox):
     message = message_from_bytes(outbox[0].as_bytes())
     assert "R-2026-0001" in message["Subject"]
     files = {p.get_filename(): p for p in message.walk() if p.get_filename()}
-    assert list(files) == ["remittance-statement-R-2026-0001.pdf"]
+    assert list(files) == ["remittance-statement-R-2026-0001.pdf",
+                           "remittance-R-2026-0001-cases.csv"]
+    rows = files["remittance-R-2026-0001-cases.csv"].get_payload(decode=True).decode("utf-8-sig")
+    assert rows.splitlines()[0] == (
+        "Case,Debtor,Your invoices,Principal,Interest,Costs and fees,Total")
     part = files["remittance-statement-R-2026-0001.pdf"]
     assert part.get_content_type() == "application/pdf"
     assert part.get_payload(decode=True).startswith(b"%PDF")

@@ -5,6 +5,7 @@ ones: another client's, or a draft, answers 404."""
 from __future__ import annotations
 
 from flask import Response, abort, render_template
+from flask_babel import force_locale
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
@@ -45,6 +46,17 @@ def remittance_show(remittance_id: int):
     remittance = _remittance_or_404(remittance_id)
     return render_template("client/remittances/show.html",
                            **remittance_statements.statement_context(remittance))
+
+
+@bp.get("/remittances/<int:remittance_id>/csv")
+def remittance_csv(remittance_id: int):
+    """Every case of the statement, for the client's own books (made from the items)."""
+    remittance = _remittance_or_404(remittance_id)
+    with force_locale(remittance_statements.statement_language(remittance.client_id)):
+        data = remittance_statements.statement_csv(remittance)
+    return Response(data, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="remittance-{remittance.reference}.csv"',
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
 
 
 @bp.get("/remittances/<int:remittance_id>/pdf")

@@ -4,6 +4,7 @@ client's report recipients, once."""
 
 from __future__ import annotations
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import update
 
@@ -61,7 +62,10 @@ def send_statement(remittance_id: int) -> int:
 
 def _email(remittance: Remittance, document: Document, recipients: list[str],
            language: str) -> None:
-    attachments = ((document.filename, document.content_type, read_document(document)),)
+    with force_locale(language):
+        cases = remittance_statements.statement_csv(remittance)
+    attachments = ((document.filename, document.content_type, read_document(document)),
+                   (f"remittance-{remittance.reference}-cases.csv", "text/csv", cases))
     for address in recipients:
         send_templated(address, lambda: _("Remittance statement %(reference)s",
                                           reference=remittance.reference),

@@ -45,10 +45,10 @@ def open_cases_csv(client_id: int) -> bytes:
         m = money.get(case_id, {})
         action, on = last.get(case_id, ("", None))
         writer.writerow([
-            reference, _cell(debtor), _cell(" ".join(invoices.get(case_id, []))),
-            _euros(m.get(Bucket.PRINCIPAL, 0)), _euros(m.get(Bucket.INTEREST, 0)),
-            _euros(m.get(Bucket.COSTS, 0) + m.get(Bucket.FEES, 0)), _euros(m.get("paid", 0)),
-            _euros(m.get("total", 0)), statuses[status], _cell(action),
+            reference, cell(debtor), cell(" ".join(invoices.get(case_id, []))),
+            euros(m.get(Bucket.PRINCIPAL, 0)), euros(m.get(Bucket.INTEREST, 0)),
+            euros(m.get(Bucket.COSTS, 0) + m.get(Bucket.FEES, 0)), euros(m.get("paid", 0)),
+            euros(m.get("total", 0)), statuses[status], cell(action),
             on.date().isoformat() if on else "",
         ])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -123,12 +123,13 @@ def _last_actions(client_id: int) -> dict[int, tuple]:
     return actions
 
 
-def _euros(cents: int) -> str:
+def euros(cents: int) -> str:
     """Plain decimal euros with a point (1234.56): what spreadsheets and systems import."""
     sign = "-" if cents < 0 else ""
     return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
 
 
-def _cell(text: str | None) -> str:
+def cell(text: str | None) -> str:
+    """Text for a CSV cell that a spreadsheet will not run as a formula."""
     text = text or ""
     return "'" + text if text.startswith(_FORMULA_START) else text
