@@ -127,6 +127,7 @@ def live_server(tmp_path: Path, smtp_server) -> Iterator[LiveServer]:
         "REDIS_URL": None,
         # Requests arrive for 127.0.0.1:<port>, not for the test client's made-up host.
         "SERVER_NAME": None,
+        "AGENCY_IBAN": "NL02ABNA0123456789",  # the trust account remittances are paid from
     })
     # A short context only: the server thread pushes its own for every request.
     with app.app_context():
