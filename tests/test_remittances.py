@@ -297,3 +297,22 @@ def test_the_check_finds_a_statement_that_does_not_match_its_items(book):
     db.session.commit()
     check = trust.trust_check()
     assert (check.misstated, check.difference) == ((north.reference,), -1_00)
+
+
+def test_a_bank_file_that_cannot_be_made_leaves_the_run_a_draft(book, monkeypatch):
+    """sepaxml refusing the file (say, a name the bank cannot take) must not leave a run
+    marked approved without its file: the view rolls back and the draft stays."""
+    from portal.banking import sepa
+
+    def refuse(**kwargs):
+        raise sepa.SepaError("payee_name")
+
+    monkeypatch.setattr(sepa, "credit_transfer", refuse)
+    run = remittances.plan_run(*MARCH, EXECUTE_ON, None)
+    db.session.commit()
+    with pytest.raises(RunRefused) as refused:
+        remittances.approve_run(run, None, today=TODAY)
+    assert [p.code for p in refused.value.problems] == ["sepa"]
+    db.session.rollback()
+    assert db.session.get(RemittanceRun, run.id).status == RemittanceStatus.DRAFT
+    assert db.session.scalar(select(func.count()).select_from(Document)) == 0
