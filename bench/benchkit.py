@@ -1,4 +1,4 @@
-"""What the benchmarks share: a throwaway database on either backend.
+"""What the benchmarks share: the choice of backends, and a throwaway database on either.
 
 The scripts run as `python bench/<name>.py`, so this module is importable as `benchkit`.
 """
@@ -6,6 +6,7 @@ The scripts run as `python bench/<name>.py`, so this module is importable as `be
 from __future__ import annotations
 
 import secrets
+from argparse import ArgumentParser, Namespace
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,21 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from portal.config import database_url
+
+
+def add_backend_options(parser: ArgumentParser,
+                        default_url: str = "postgresql://postgres@127.0.0.1:5432/test") -> None:
+    """--database-url (the PostgreSQL server to make a throwaway database on), --skip-sqlite
+    and --skip-pg."""
+    parser.add_argument("--database-url", default=default_url)
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-pg", action="store_true")
+
+
+def backends(args: Namespace) -> list[str]:
+    """The backends to measure, in order: "sqlite", then "postgresql", less the skipped."""
+    return [kind for kind, skip in (("sqlite", args.skip_sqlite), ("postgresql", args.skip_pg))
+            if not skip]
 
 
 @contextmanager

@@ -384,12 +384,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--emails", type=int, default=2000)
     parser.add_argument("--render-sample", type=int, default=20)
     parser.add_argument("--workers", type=int, choices=(1, 2), default=2, help="whole run")
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test",
-                        help="a PostgreSQL server; a throwaway database is made on it")
+    benchkit.add_backend_options(parser)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13",
                         help="its db is FLUSHED")
-    parser.add_argument("--skip-sqlite", action="store_true")
-    parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--only", type=lambda s: set(s.split(",")),
                         default={"decide", "letters", "emails", "whole"})
     args = parser.parse_args()
@@ -399,8 +396,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    backends = [kind for kind, skip in (("sqlite", args.skip_sqlite), ("postgresql", args.skip_pg))
-                if not skip]
+    backends = benchkit.backends(args)
     sink = CountingHandler()
     args.mail_port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=args.mail_port)

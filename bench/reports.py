@@ -128,13 +128,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--skip-sqlite", action="store_true")
-    parser.add_argument("--skip-pg", action="store_true")
+    benchkit.add_backend_options(parser)
     args = parser.parse_args()
-    for kind in ("sqlite", "postgresql"):
-        if (kind == "sqlite" and args.skip_sqlite) or (kind == "postgresql" and args.skip_pg):
-            continue
+    for kind in benchkit.backends(args):
         run(kind, args.database_url, args.cases, args.repeat)
 
 
