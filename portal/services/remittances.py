@@ -24,7 +24,6 @@ from portal.banking.iban import IbanError, bic_for, clean_iban
 from portal.domain.remittance import Collected, Terms, settle
 from portal.extensions import db
 from portal.models import (
-    Bucket,
     Case,
     Client,
     DocumentKind,
@@ -113,7 +112,7 @@ def plan_run(period_start: date, period_end: date, execution_date: date, user: U
             interest_to=client.interest_to, costs_to=client.costs_to))
     db.session.flush()
     _reserve(run, period_end, [c.id for c in clients])
-    totals = _totals_by_remittance(run.id)
+    totals = item_totals(select(Remittance.id).where(Remittance.run_id == run.id))
     db.session.expire(run, ["remittances"])
     for remittance in list(run.remittances):
         _apply(remittance, settle(totals.get(remittance.id, Collected()), terms_of(remittance)))
@@ -160,26 +159,17 @@ def _reserve(run: RemittanceRun, period_end: date, client_ids: list[int]) -> Non
         .on_conflict_do_nothing(index_elements=["ledger_entry_id"]))
 
 
-def _totals_by_remittance(run_id: int) -> dict[int, Collected]:
+def item_totals(remittance_ids) -> dict[int, Collected]:
+    """What each remittance's items add up to, per bucket; `remittance_ids` is a list or a
+    select of ids. One grouped query; a remittance without items is left out."""
     sums: dict[int, dict[str, int]] = {}
     for remittance_id, bucket, cents in db.session.execute(
             select(RemittanceItem.remittance_id, RemittanceItem.bucket,
                    func.sum(RemittanceItem.amount_cents))
-            .join(Remittance, Remittance.id == RemittanceItem.remittance_id)
-            .where(Remittance.run_id == run_id)
+            .where(RemittanceItem.remittance_id.in_(remittance_ids))
             .group_by(RemittanceItem.remittance_id, RemittanceItem.bucket)):
         sums.setdefault(remittance_id, {})[str(bucket)] = cents
     return {rid: Collected(**buckets) for rid, buckets in sums.items()}
-
-
-def item_totals(remittance_id: int) -> Collected:
-    """What a remittance's items add up to, per bucket."""
-    rows = dict(db.session.execute(
-        select(RemittanceItem.bucket, func.sum(RemittanceItem.amount_cents))
-        .where(RemittanceItem.remittance_id == remittance_id)
-        .group_by(RemittanceItem.bucket)).all())
-    return Collected(principal=rows.get(Bucket.PRINCIPAL, 0), interest=rows.get(Bucket.INTEREST, 0),
-                     costs=rows.get(Bucket.COSTS, 0), fees=rows.get(Bucket.FEES, 0))
 
 
 def terms_of(remittance: Remittance) -> Terms:

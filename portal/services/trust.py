@@ -36,7 +36,7 @@ from portal.models import (
     RemittanceStatus,
 )
 from portal.services.payments import SURPLUS_DESCRIPTION
-from portal.services.remittances import terms_of
+from portal.services.remittances import item_totals, terms_of
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,7 @@ def trust_check() -> TrustCheck:
     approved = _approved_remittances()
     remitted, collected = db.session.execute(
         select(func.coalesce(func.sum(Remittance.payout_cents), 0),
-               func.coalesce(func.sum(Remittance.principal_cents + Remittance.interest_cents
-                                      + Remittance.costs_cents + Remittance.fees_cents), 0))
+               func.coalesce(func.sum(_COLLECTED), 0))
         .where(Remittance.id.in_(approved))).one()
     held = _held()
     bank = dict(db.session.execute(
@@ -103,6 +102,11 @@ def trust_check() -> TrustCheck:
         held_in_drafts=held["draft"], held_for_debtors=held["debtor"], remitted_items=items,
         bank_unmatched=bank.get(EntryStatus.UNMATCHED, 0),
         bank_not_ours=bank.get(EntryStatus.NOT_OURS, 0), misstated=_misstated(approved))
+
+
+# What a remittance collected, in SQL (Remittance.collected_cents in Python).
+_COLLECTED = (Remittance.principal_cents + Remittance.interest_cents + Remittance.costs_cents
+              + Remittance.fees_cents)
 
 
 def _approved_remittances():
@@ -137,17 +141,11 @@ def _held() -> dict[str, int]:
 def _misstated(approved) -> tuple[str, ...]:
     """References of approved remittances whose stored figures are not what their items and
     terms make (a statement that says something else than the money it covers)."""
-    sums: dict[int, dict[str, int]] = {}
-    for remittance_id, bucket, cents in db.session.execute(
-            select(RemittanceItem.remittance_id, RemittanceItem.bucket,
-                   func.sum(RemittanceItem.amount_cents))
-            .where(RemittanceItem.remittance_id.in_(approved))
-            .group_by(RemittanceItem.remittance_id, RemittanceItem.bucket)):
-        sums.setdefault(remittance_id, {})[str(bucket)] = cents
+    sums = item_totals(approved)
     wrong = []
     for remittance in db.session.scalars(select(Remittance).where(Remittance.id.in_(approved))
                                          .order_by(Remittance.id)):
-        figures = settle(Collected(**sums.get(remittance.id, {})), terms_of(remittance))
+        figures = settle(sums.get(remittance.id, Collected()), terms_of(remittance))
         stored = (remittance.principal_cents, remittance.interest_cents, remittance.costs_cents,
                   remittance.fees_cents, remittance.commission_cents,
                   remittance.commission_vat_cents, remittance.payout_cents)
@@ -167,8 +165,7 @@ def by_client() -> list[ClientMoney]:
         .group_by(Case.client_id)).all())
     paid_out = {cid: (payout, total) for cid, payout, total in db.session.execute(
         select(Remittance.client_id, func.sum(Remittance.payout_cents),
-               func.sum(Remittance.principal_cents + Remittance.interest_cents
-                        + Remittance.costs_cents + Remittance.fees_cents))
+               func.sum(_COLLECTED))
         .where(Remittance.id.in_(_approved_remittances()))
         .group_by(Remittance.client_id))}
     names = dict(db.session.execute(
