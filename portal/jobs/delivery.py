@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.jobs import job_logger
 from portal.models import Channel, DeliveryStatus, Notice, utcnow
 from portal.queue import enqueue_after_commit
-from portal.services import delivery
+from portal.services import delivery, notices
 
 # Transient SMTP trouble is retried with backoff; what is left fails visibly on the notice.
 RETRY = Retry(max=3, interval=[30, 120, 600])
@@ -42,10 +42,12 @@ def deliver_notices(notice_ids: list[int]) -> dict[int, str]:
     with _keep_loaded(), ExitStack() as stack:
         connection = _LazySMTP(stack)
         loaded = delivery.load_many(claimed)
+        drafts = notices.drafts_for(loaded.values())  # every case and balance in two queries
         for notice_id in dict.fromkeys(notice_ids):  # an id listed twice is sent once
             notice = loaded.get(notice_id)
-            results[notice_id] = (_deliver_one(notice, connection, retry, templates)
-                                  if notice is not None else "not ours")
+            results[notice_id] = (
+                _deliver_one(notice, connection, retry, templates, drafts.get(notice_id))
+                if notice is not None else "not ours")
     if retry:
         enqueue_after_commit("mail", deliver_notices, retry, retry=RETRY)
         db.session.commit()
@@ -79,7 +81,8 @@ def _keep_loaded() -> Iterator[None]:
         session.expire_on_commit = before
 
 
-def _deliver_one(notice: Notice, connection: _LazySMTP, retry: list[int], templates: dict) -> str:
+def _deliver_one(notice: Notice, connection: _LazySMTP, retry: list[int], templates: dict,
+                 draft: notices.Draft | None) -> str:
     notice_id = notice.id
     reason = delivery.contact_refusal(notice)
     if reason:
@@ -88,9 +91,9 @@ def _deliver_one(notice: Notice, connection: _LazySMTP, retry: list[int], templa
         return "cancelled"
     try:
         if notice.channel == Channel.EMAIL:
-            delivery.send_email(notice, connection, templates)
+            delivery.send_email(notice, connection, templates, draft)
         else:
-            delivery.make_letter(notice, templates)
+            delivery.make_letter(notice, templates, draft)
     except TRANSIENT as exc:
         return _failed(notice_id, exc, retry)
     except Exception as exc:  # a template or PDF problem: retrying would not help

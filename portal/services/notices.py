@@ -22,6 +22,7 @@ sandbox (portal.dunning_templates). The variables a text may use (amounts in cen
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -33,7 +34,7 @@ from flask import current_app
 from flask_babel import force_locale
 from jinja2 import Environment, Template
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import selectinload
 
 from portal import dunning_templates, templating
 from portal.documents.pdf import html_to_pdf
@@ -87,6 +88,8 @@ class Draft:
     language: str
     dated: date
     preview: bool = False  # placeholders for the access code and the sign-in link
+    # The cases' balances when they were read with others' (drafts_for); else read on use.
+    balances: Mapping[int, Balance] | None = None
 
 
 @dataclass(frozen=True)
@@ -99,25 +102,45 @@ class RenderedEmail:
 
 def draft_for(notice: Notice) -> Draft:
     """The notice with its debtor, client and cases (by reference, invoices loaded)."""
-    case_ids = select(Communication.case_id).where(Communication.notice_id == notice.id)
-    cases = db.session.scalars(
-        select(Case)
-        .where(Case.id.in_(case_ids))
-        .options(joinedload(Case.invoices))
-        .order_by(Case.reference)
-    ).unique().all()
-    if not cases:
+    draft = drafts_for([notice], with_balances=False).get(notice.id)
+    if draft is None:
         raise ValueError(f"notice {notice.id} covers no case")
-    return Draft(
-        debtor=db.session.get(Debtor, notice.debtor_id),
-        client=db.session.get(Client, notice.client_id),
-        cases=tuple(cases),
-        action=StepAction(notice.action),
-        channel=Channel(notice.channel),
-        template_key=notice.template_key,
-        language=document_language(notice.language),
-        dated=notice.dated,
-    )
+    return draft
+
+
+def drafts_for(many: Iterable[Notice], *, with_balances: bool = True) -> dict[int, Draft]:
+    """The drafts of many notices by notice id, in two queries (their cases with invoices,
+    and the cases' balances) however many there are: a delivery job renders fifty. A notice
+    that covers no case has no draft. Debtors and clients come from the session's identity
+    map when the notices were loaded with them (delivery.load_many)."""
+    by_id = {notice.id: notice for notice in many}
+    if not by_id:
+        return {}
+    rows = db.session.execute(
+        select(Communication.notice_id, Case)
+        .join(Case, Case.id == Communication.case_id)
+        .where(Communication.notice_id.in_(by_id))
+        .options(selectinload(Case.invoices))
+        .order_by(Case.reference)
+    ).all()
+    cases: dict[int, list[Case]] = {}
+    for notice_id, case in rows:
+        cases.setdefault(notice_id, []).append(case)
+    balances = (ledger.balances(case.id for _, case in rows) if with_balances else None)
+    return {
+        notice_id: Draft(
+            debtor=db.session.get(Debtor, by_id[notice_id].debtor_id),
+            client=db.session.get(Client, by_id[notice_id].client_id),
+            cases=tuple(found),
+            action=StepAction(by_id[notice_id].action),
+            channel=Channel(by_id[notice_id].channel),
+            template_key=by_id[notice_id].template_key,
+            language=document_language(by_id[notice_id].language),
+            dated=by_id[notice_id].dated,
+            balances=balances,
+        )
+        for notice_id, found in cases.items()
+    }
 
 
 def document_language(language: str | None) -> str:
@@ -141,7 +164,7 @@ def context_for(draft: Draft) -> dict:
     """The context of a draft; plain dicts and lists only, so a sandboxed text cannot reach
     an ORM object (and through it the session)."""
     labels = dunning_templates.labels(draft.language)
-    balances = ledger.balances(case.id for case in draft.cases)
+    balances = draft.balances or ledger.balances(case.id for case in draft.cases)
     cases = [_case_facts(case, balances[case.id], draft) for case in draft.cases]
     invoices = [invoice for case in cases for invoice in case["invoices"]]
     agency = _agency()
@@ -333,21 +356,24 @@ def _render_texts(draft: Draft, context: dict, source: tuple[str, str] | None,
 # -- Emails and letters ------------------------------------------------------------------------
 
 
-def render_email(notice: Notice, *, templates: dict | None = None) -> RenderedEmail:
+def render_email(notice: Notice, *, templates: dict | None = None,
+                 draft: Draft | None = None) -> RenderedEmail:
     """The notice as an email: subject, plain text, HTML and a Message-ID stable per notice.
-    `templates`: a cache for template_source."""
-    subject, text, html = _email_parts(draft_for(notice), templates=templates)
+    `templates`: a cache for template_source; `draft`: the notice's, when read with others'."""
+    subject, text, html = _email_parts(draft or draft_for(notice), templates=templates)
     return RenderedEmail(subject=subject, text=text, html=html, message_id=message_id(notice))
 
 
-def render_letter_html(notice: Notice, *, templates: dict | None = None) -> str:
+def render_letter_html(notice: Notice, *, templates: dict | None = None,
+                       draft: Draft | None = None) -> str:
     """The notice as the HTML of a printed letter (A4, the address in the envelope window)."""
-    return _letter_html(draft_for(notice), templates=templates)
+    return _letter_html(draft or draft_for(notice), templates=templates)
 
 
-def render_letter_pdf(notice: Notice, *, templates: dict | None = None) -> bytes:
+def render_letter_pdf(notice: Notice, *, templates: dict | None = None,
+                      draft: Draft | None = None) -> bytes:
     """The notice as a PDF letter. Old cases may get an access code here: commit afterwards."""
-    return html_to_pdf(render_letter_html(notice, templates=templates))
+    return html_to_pdf(render_letter_html(notice, templates=templates, draft=draft))
 
 
 def preview(
