@@ -101,17 +101,18 @@ def _wait_for(probe, timeout: float = 60.0) -> bool:
     return bool(probe())
 
 
-def _kill_with_its_horse(worker: subprocess.Popen) -> None:
-    """SIGKILL the worker and its work-horse, as a machine that dies: RQ's horse runs in a
-    session of its own, so killing the worker alone would leave it sending."""
+def _kill_with_its_children(worker: subprocess.Popen) -> None:
+    """SIGKILL the worker and every process it started, as a machine that dies. The worker
+    sends itself; its child, RQ's scheduler, runs in a session of its own and would outlive
+    it."""
     children = f"/proc/{worker.pid}/task/{worker.pid}/children"
     with open(children) as file:
-        horses = [int(pid) for pid in file.read().split()]
+        pids = [int(pid) for pid in file.read().split()]
     worker.kill()
-    for pid in horses:
+    for pid in pids:
         os.kill(pid, signal.SIGKILL)
     worker.wait(timeout=30)
-    for pid in horses:
+    for pid in pids:
         _wait_for(lambda pid=pid: not os.path.exists(f"/proc/{pid}") or _zombie(pid), 10)
 
 
@@ -143,7 +144,7 @@ def test_a_mail_worker_killed_mid_way_sends_each_email_once_more_at_most(
     try:
         assert _wait_for(lambda: len(received) >= KILL_AFTER), "the first worker sent nothing"
     finally:
-        _kill_with_its_horse(first)
+        _kill_with_its_children(first)
     killed_at = len(received)
     before = _statuses()
     sent_before = before[DeliveryStatus.SENT]

@@ -171,25 +171,35 @@ def restore_signal_handlers() -> Iterator[None]:
         signal.signal(sig, handler)
 
 
-def test_only_the_work_horse_touches_the_database(app, make, redis_url, restore_signal_handlers):
+def test_the_worker_runs_jobs_in_its_own_process_and_keeps_its_connection(
+    app, make, redis_url, restore_signal_handlers
+):
+    """No fork per job: the second job reuses the connection the first one opened, and each
+    job hands it back (its session removed, no transaction left open) when it ends."""
     case_id = _case(make, utcnow() - timedelta(minutes=1))
     db.session.commit()
     worker_app = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
     connects: list[int] = []
+    checkins: list[int] = []
     with worker_app.app_context():
         event.listen(db.engine, "connect", lambda *_: connects.append(os.getpid()))
+        event.listen(db.engine.pool, "checkin", lambda *_: checkins.append(os.getpid()))
     connection = Redis.from_url(redis_url)
     queue = Queue(f"test-{uuid.uuid4().hex[:12]}", connection=connection)
-    job = queue.enqueue(HOUSEKEEPING)
+    jobs = [queue.enqueue(HOUSEKEEPING), queue.enqueue(HOUSEKEEPING)]
     try:
         worker.AppWorker([queue], connection=connection, app=worker_app).work(burst=True)
-        # The horse is a forked copy: its connects land in its own copy of the list.
-        assert connects == []
-        assert job.get_status(refresh=True) == JobStatus.FINISHED
+        assert [job.get_status(refresh=True) for job in jobs] == [JobStatus.FINISHED] * 2
+        assert connects == [os.getpid()]  # one connection, opened here, used by both jobs
+        assert checkins == [os.getpid()] * 2  # and given back after each
         assert _stored(case_id) == (None, 0)
+        assert _runs_recorded() == [1, 0]
     finally:
-        job.delete()  # and from the finished registry
+        for job in jobs:
+            job.delete()  # and from the finished registry
         queue.delete(delete_jobs=True)
+        with worker_app.app_context():
+            db.engine.dispose()
 
 
 # -- end to end: cron config -> Redis -> worker process -> database -------------------------

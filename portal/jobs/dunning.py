@@ -22,8 +22,8 @@ from portal.services.dunning import QueuedNotice
 from portal.services.notices import agency_today
 
 # By name: the delivery module is not imported here (it renders and sends; we only record).
-# Its batch form: emails in one job share an SMTP connection, and every job is a fork of the
-# worker, so one job per notice would cost more than the sending.
+# Its batch form: emails in one job share an SMTP connection and one read of their cases, and
+# each job costs a few Redis round trips, so one job per notice would cost more than sending.
 DELIVER_NOTICES = "portal.jobs.delivery.deliver_notices"
 SENDING_BATCH = 50  # notices per delivery job: small enough for two workers to share a chunk
 RUN_CHUNK = "portal.jobs.dunning.run_chunk"
