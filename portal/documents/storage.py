@@ -14,6 +14,8 @@ import os
 import tempfile
 import unicodedata
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
@@ -47,37 +49,68 @@ def safe_filename(filename: str) -> str:
     return stem[: MAX_FILENAME - len(dot + extension)] + dot + extension
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """Bytes written under the documents root, not yet recorded as a Document row."""
+
+    filename: str
+    storage_path: str  # relative to the root
+    sha256: str
+    size: int
+
+    def row(self, kind: DocumentKind, content_type: str, case_id: int | None) -> dict:
+        """The Document columns for this file, for a set-based insert."""
+        return {"kind": kind, "filename": self.filename, "content_type": content_type,
+                "storage_path": self.storage_path, "sha256": self.sha256, "size": self.size,
+                "case_id": case_id, "created_at": utcnow()}
+
+
 def save_document(
     kind: DocumentKind, filename: str, content_type: str, data: bytes, *, case_id: int | None
 ) -> Document:
     """Write `data` to disk atomically and add its Document row (flushed, not committed)."""
-    sha256 = hashlib.sha256(data).hexdigest()
-    name = safe_filename(filename)
-    today = utcnow()
-    relative = f"{today:%Y}/{today:%m}/{sha256[:2]}/{uuid.uuid4().hex}-{name}"
-    _write_atomically(documents_root() / relative, data)
-    document = Document(
-        kind=kind,
-        filename=name,
-        content_type=content_type,
-        storage_path=relative,
-        sha256=sha256,
-        size=len(data),
-        case_id=case_id,
-    )
+    stored = store_file(filename, data)
+    document = Document(**stored.row(kind, content_type, case_id))
     db.session.add(document)
     db.session.flush()
     return document
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def store_file(filename: str, data: bytes, *, sync: bool = True) -> StoredFile:
+    """Write `data` under a new name, atomically: a reader never sees half of it.
+
+    `sync=False` leaves the flush to disk to sync_files(), which a batch calls once for all
+    its files before it records any of them: the row must never reach the database before
+    its bytes reach the disk.
+    """
+    sha256 = hashlib.sha256(data).hexdigest()
+    name = safe_filename(filename)
+    today = utcnow()
+    relative = f"{today:%Y}/{today:%m}/{sha256[:2]}/{uuid.uuid4().hex}-{name}"
+    _write_atomically(documents_root() / relative, data, sync=sync)
+    return StoredFile(filename=name, storage_path=relative, sha256=sha256, size=len(data))
+
+
+def sync_files(files: Iterable[StoredFile]) -> None:
+    """Flush files written with sync=False to the disk (fsync each)."""
+    root = documents_root()
+    for stored in files:
+        fd = os.open(root / stored.storage_path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_atomically(path: Path, data: bytes, *, sync: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)
             tmp.flush()
-            os.fsync(tmp.fileno())  # on disk before it has its name: a crash leaves no stub
+            if sync:
+                os.fsync(tmp.fileno())  # on disk before it has its name: a crash leaves no stub
         os.chmod(tmp_name, 0o640)
         os.replace(tmp_name, path)
     except BaseException:

@@ -9,9 +9,10 @@ from datetime import date
 
 from rq import Retry
 
+from portal.documents.storage import sync_files
 from portal.extensions import db
 from portal.jobs import job_logger
-from portal.models import Channel, DeliveryStatus, Notice, utcnow
+from portal.models import DeliveryStatus, Notice, utcnow
 from portal.queue import enqueue_after_commit
 from portal.services import delivery, notices
 
@@ -29,9 +30,11 @@ def deliver_notices(notice_ids: list[int]) -> dict[int, str]:
     """Deliver several notices; emails share one SMTP connection. Safe to run twice.
 
     The whole batch is claimed in one commit before anything goes out (no second worker
-    takes these notices), then loaded in a few set queries. Each send is still committed on
-    its own: a worker killed between a send and its commit sends at most that one message
-    again (same Message-ID) once the claim's lease has passed.
+    takes these notices), then loaded in a few set queries. Every notice is rendered and
+    written to disk, the files are flushed to the disk together, and only then is each one
+    sent and recorded, in a commit of its own: a worker killed between a send and its
+    commit sends at most that one message again (same Message-ID) once the claim's lease
+    has passed.
     """
     log = job_logger(__name__)
     claimed = delivery.claim_many(notice_ids, utcnow())
@@ -43,11 +46,24 @@ def deliver_notices(notice_ids: list[int]) -> dict[int, str]:
         connection = _LazySMTP(stack)
         loaded = delivery.load_many(claimed)
         drafts = notices.drafts_for(loaded.values())  # every case and balance in two queries
+        ready: list[delivery.Ready] = []
         for notice_id in dict.fromkeys(notice_ids):  # an id listed twice is sent once
             notice = loaded.get(notice_id)
-            results[notice_id] = (
-                _deliver_one(notice, connection, retry, templates, drafts.get(notice_id))
-                if notice is not None else "not ours")
+            if notice is None:
+                results[notice_id] = "not ours"
+            elif (reason := delivery.contact_refusal(notice)) is not None:
+                delivery.cancel(notice, reason)
+                db.session.commit()
+                results[notice_id] = "cancelled"
+            else:
+                made = _prepare(notice, templates, drafts.get(notice_id))
+                if isinstance(made, delivery.Ready):
+                    ready.append(made)
+                else:
+                    results[notice_id] = made
+        sync_files(item.file for item in ready)  # one flush: every file on disk first
+        for item in ready:
+            results[item.notice.id] = _send(item, connection, retry)
     if retry:
         enqueue_after_commit("mail", deliver_notices, retry, retry=RETRY)
         db.session.commit()
@@ -81,23 +97,26 @@ def _keep_loaded() -> Iterator[None]:
         session.expire_on_commit = before
 
 
-def _deliver_one(notice: Notice, connection: _LazySMTP, retry: list[int], templates: dict,
-                 draft: notices.Draft | None) -> str:
-    notice_id = notice.id
-    reason = delivery.contact_refusal(notice)
-    if reason:
-        delivery.cancel(notice, reason)
-        db.session.commit()
-        return "cancelled"
+def _prepare(notice: Notice, templates: dict, draft: notices.Draft | None) -> delivery.Ready | str:
+    """The notice rendered and written, or its status when that failed (a template or PDF
+    problem: retrying would not help)."""
     try:
-        if notice.channel == Channel.EMAIL:
-            delivery.send_email(notice, connection, templates, draft)
-        else:
-            delivery.make_letter(notice, templates, draft)
+        made = delivery.prepare(notice, templates, draft)
+    except Exception as exc:
+        return _failed(notice.id, exc, None)
+    # Keep what rendering wrote (an old case's new access code, printed in this letter)
+    # before a later notice's failure rolls the session back. Usually there is nothing.
+    db.session.commit()
+    return made
+
+
+def _send(ready: delivery.Ready, connection: _LazySMTP, retry: list[int]) -> str:
+    try:
+        delivery.send(ready, connection)
     except TRANSIENT as exc:
-        return _failed(notice_id, exc, retry)
-    except Exception as exc:  # a template or PDF problem: retrying would not help
-        return _failed(notice_id, exc, None)
+        return _failed(ready.notice.id, exc, retry)
+    except Exception as exc:
+        return _failed(ready.notice.id, exc, None)
     db.session.commit()
     return str(DeliveryStatus.SENT)
 
