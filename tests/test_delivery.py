@@ -152,11 +152,11 @@ def test_contact_rules_are_checked_again_at_send_time(app, make, outbox, change,
 
 def test_a_claim_left_by_a_killed_worker_is_taken_over_after_the_lease(app, make, outbox):
     notice = make_notice(make)
-    assert delivery.claim(notice.id, utcnow()) is not None  # a worker took it, then died
+    assert delivery.claim_many([notice.id], utcnow()) == {notice.id}  # a worker took it, then died
     db.session.commit()
     assert jobs.deliver_notices([notice.id]) == {notice.id: "not ours"}  # still its lease
     later = utcnow() + delivery.CLAIM_LEASE + timedelta(seconds=1)
-    assert delivery.claim(notice.id, later) is not None
+    assert delivery.claim_many([notice.id], later) == {notice.id}
     db.session.commit()
     assert db.session.get(Notice, notice.id).attempts == 2
 
@@ -250,8 +250,8 @@ def test_lost_sends_are_found_again_by_the_next_run(app, make, outbox):
     stale = make_notice(make)
     fresh = make_notice(make)
     now = utcnow()
-    delivery.claim(stale.id, now - delivery.CLAIM_LEASE - timedelta(minutes=1))
-    delivery.claim(fresh.id, now)
+    delivery.claim_many([stale.id], now - delivery.CLAIM_LEASE - timedelta(minutes=1))
+    delivery.claim_many([fresh.id], now)
     db.session.commit()
     assert [notice_id for notice_id, _ in delivery.pending(now)] == [queued.id, stale.id]
     assert jobs.deliver_notices([queued.id, stale.id, fresh.id]) == {

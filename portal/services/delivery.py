@@ -78,18 +78,6 @@ def claim_many(notice_ids: list[int], now: datetime) -> set[int]:
     return set(rows.scalars())
 
 
-def claim(notice_id: int, now: datetime) -> Notice | None:
-    """Take a queued notice (or one whose claim went stale); None when it is not ours to send."""
-    result = db.session.execute(
-        update(Notice)
-        .where(Notice.id == notice_id, _claimable(now))
-        .values(status=DeliveryStatus.SENDING, claimed_at=now, attempts=Notice.attempts + 1)
-    )
-    if result.rowcount != 1:
-        return None
-    return db.session.get(Notice, notice_id, populate_existing=True)
-
-
 def pending(now: datetime) -> list[tuple[int, Channel]]:
     """Every notice that should still go out: queued on any day (its job may have been lost
     with a killed worker), or claimed by a sender whose claim went stale."""
@@ -122,12 +110,6 @@ def _with_cases():
     # (a notice's cases all belong to its client).
     cases = selectinload(Notice.communications).selectinload(Communication.case)
     return cases.selectinload(Case.debtor), cases.selectinload(Case.client)
-
-
-def load(notice_id: int) -> Notice:
-    return db.session.scalars(
-        select(Notice).where(Notice.id == notice_id).options(*_with_cases())
-    ).one()
 
 
 def load_many(notice_ids: set[int]) -> dict[int, Notice]:
