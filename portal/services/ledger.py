@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import Bucket, Case, EntryCause, Invoice, LedgerEntry, User
+from portal.services import bulk
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def balances(case_ids: Iterable[int]) -> dict[int, Balance]:
             func.sum(sql_case((is_payment, 0), else_=LedgerEntry.amount_cents)),
             func.sum(LedgerEntry.amount_cents),
         )
-        .where(LedgerEntry.case_id.in_(ids))
+        .where(bulk.among(LedgerEntry.case_id, ids))
         .group_by(LedgerEntry.case_id, LedgerEntry.bucket)
     ).all()
     charged: dict[int, dict[Bucket, int]] = {case_id: {} for case_id in ids}
