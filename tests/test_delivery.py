@@ -114,6 +114,30 @@ def test_a_boundary_that_occurs_in_the_text_is_not_used(app):
     assert (_parts(raw)["text"], _parts(raw)["subject"]) == (text, subject)
 
 
+@pytest.mark.parametrize("name, value", [
+    ("Subject", "Herinnering: factuur 2026-0001"),
+    ("Content-Type", 'text/plain; charset="utf-8"'),
+    ("X-Edge", "a" * 67),  # 73 with the name: written as it is
+    ("X-Edge", "a" * 68),  # 74
+    ("X-Edge", "a" * 69),  # 75: the first the library folds again
+    ("Subject", "Herinnering " * 10),  # long: folded by the library
+    ("Subject", "Hallo\r\nBcc: someone@example.test"),  # refused by the library, both times
+    ("Subject", "Hallo\nBcc: someone@example.test"),
+    ("Subject", "Laatste herinnering vóór overdracht"),  # non-ASCII
+    ("Subject", delivery._header("Laatste herinnering vóór overdracht", "Subject")),
+])
+def test_headers_are_written_as_compat32_folds_them(name, value):
+    library = policy.compat32.clone(linesep="\r\n")
+    assert _folded(delivery.WIRE, name, value) == _folded(library, name, value)
+
+
+def _folded(wire: policy.Policy, name: str, value) -> bytes | str:
+    """The header's bytes, or the error that refused it (an embedded header is refused)."""
+    try:
+        return wire.fold_binary(name, value)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
 def test_many_emails_share_one_connection(app, make, outbox, monkeypatch):
     ids = [make_notice(make).id for _ in range(3)]
     opened = []

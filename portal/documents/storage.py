@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from flask import current_app
 from werkzeug.utils import secure_filename
@@ -52,6 +53,9 @@ def safe_filename(filename: str) -> str:
 @dataclass(frozen=True)
 class StoredFile:
     """Bytes written under the documents root, not yet recorded as a Document row."""
+
+    COLUMNS: ClassVar = ("kind", "filename", "content_type", "storage_path", "sha256", "size",
+                         "case_id", "created_at")  # of Document, in row()
 
     filename: str
     storage_path: str  # relative to the root
