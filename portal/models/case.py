@@ -101,6 +101,9 @@ class Invoice(Base):
     amount_cents: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     description: Mapped[str | None] = mapped_column(String(500))
+    # The client's own PDF of the invoice (kind invoice), when it handed one over; the
+    # "invoice" step sends it, or one made from these fields (services/invoice_files.py).
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="invoices")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email import policy
 from email.header import Header
+from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formatdate
@@ -37,6 +38,7 @@ from portal.models import (
     Document,
     DocumentKind,
     Notice,
+    StepAction,
     utcnow,
 )
 from portal.services import audit, bulk, notices
@@ -151,11 +153,13 @@ WIRE = _Wire(linesep="\r\n")
 
 class _KeptMessage(Message):
     """An email as a notice sends it: multipart/alternative, the plain text and then the
-    HTML, serialised once, so that the bytes kept as sent are the bytes that went out.
+    HTML, serialised once, so that the bytes kept as sent are the bytes that went out. With
+    attachments (the invoice step's PDFs), a multipart/mixed of that and the files.
 
-    Its MIME boundary comes from `boundary` (stable per notice) rather than from random
+    Its MIME boundaries come from `boundary` (stable per notice) rather than from random
     numbers that the generator must then look for in every part with a regular expression
-    compiled for each. A text that happens to contain it gets a random one instead.
+    compiled for each. A text that happens to contain one gets a random one instead (base64,
+    the files' encoding, has no "_": a file cannot contain one).
     """
 
     _bytes: bytes | None = None
@@ -167,9 +171,19 @@ class _KeptMessage(Message):
         return self._bytes
 
     def _message(self) -> MIMEMultipart:
-        message = MIMEMultipart("alternative", policy=WIRE)
-        for text, subtype in ((self.body, "plain"), (self.html, "html")):
-            message.attach(MIMEText(text, subtype, "utf-8", policy=WIRE))
+        message = text = MIMEMultipart("alternative", policy=WIRE)
+        for body, subtype in ((self.body, "plain"), (self.html, "html")):
+            text.attach(MIMEText(body, subtype, "utf-8", policy=WIRE))
+        self._set_boundary(text, "alt" if self.attachments else "")
+        if self.attachments:
+            message = MIMEMultipart("mixed", policy=WIRE)
+            message.attach(text)
+            for attachment in self.attachments:
+                part = MIMEApplication(attachment.data, "pdf", policy=WIRE)
+                part.add_header("Content-Disposition", "attachment",
+                                filename=attachment.filename)
+                message.attach(part)
+            self._set_boundary(message, "")
         message["Subject"] = _header(self.subject, "Subject")
         message["From"] = sanitize_address(self.sender)
         message["To"] = ", ".join(sanitize_address(address) for address in self.recipients)
@@ -177,10 +191,12 @@ class _KeptMessage(Message):
         message["Message-ID"] = self.msgId
         for name, value in (self.extra_headers or {}).items():
             message[name] = value
-        boundary = f"=_{self.boundary}"
-        if self.boundary and not any(boundary in text for text in (self.body, self.html)):
-            message.set_boundary(boundary)
         return message
+
+    def _set_boundary(self, part: MIMEMultipart, suffix: str) -> None:
+        boundary = f"=_{self.boundary}" + (f".{suffix}" if suffix else "")
+        if self.boundary and not any(boundary in text for text in (self.body, self.html)):
+            part.set_boundary(boundary)
 
 
 def _header(value: str, name: str) -> str | Header:
@@ -192,7 +208,9 @@ def _header(value: str, name: str) -> str | Header:
 def build_message(notice: Notice, templates: dict | None = None,
                   draft: notices.Draft | None = None) -> Message:
     """The email of a notice; `templates` caches its texts across one job, `draft` is the
-    notice's draft when the job loaded it already (notices.drafts_for)."""
+    notice's draft when the job loaded it already (notices.drafts_for). The invoice step's
+    email carries the invoices as PDF attachments."""
+    draft = draft or notices.draft_for(notice)
     rendered = notices.render_email(notice, templates=templates, draft=draft)
     debtor = notice.communications[0].case.debtor
     message = _KeptMessage(
@@ -204,7 +222,16 @@ def build_message(notice: Notice, templates: dict | None = None,
     )
     message.msgId = rendered.message_id  # the same on a resend, so it can be recognised
     message.boundary = rendered.message_id.strip("<>").partition("@")[0]
+    for invoice in _invoices(draft):
+        message.attach(invoice.filename, "application/pdf", invoice.data)
     return message
+
+
+def _invoices(draft: notices.Draft) -> list[notices.InvoicePdf]:
+    """What the invoice step sends with its email or letter: the invoices themselves."""
+    if draft.action is not StepAction.INVOICE:
+        return []
+    return notices.render_invoice_pdfs(draft)
 
 
 @dataclass
@@ -227,7 +254,10 @@ def prepare(notice: Notice, templates: dict | None = None,
         message.date = time.time()  # before the bytes are made: they are what is kept
         return Ready(notice, store_file(f"notice-{notice.id}.eml", message.as_bytes(),
                                         sync=False), message)
+    draft = draft or notices.draft_for(notice)
     pdf = notices.render_letter_pdf(notice, templates=templates, draft=draft)
+    if invoices := _invoices(draft):  # the letter, then each invoice: one envelope
+        pdf = merge_pdfs([pdf, *(invoice.data for invoice in invoices)])
     return Ready(notice, store_file(f"letter-{notice.id}.pdf", pdf, sync=False))
 
 

@@ -38,6 +38,7 @@ from sqlalchemy.orm import selectinload
 
 from portal import dunning_templates, templating
 from portal.documents.pdf import html_to_pdf
+from portal.documents.storage import read_document, safe_filename
 from portal.domain.costs import statutory_collection_costs
 from portal.domain.deadlines import fourteen_day_term
 from portal.domain.dunning import Channel, StepAction
@@ -50,7 +51,17 @@ from portal.dunning_templates import (
 )
 from portal.extensions import db
 from portal.links import public_url
-from portal.models import Bucket, Case, Client, Communication, Debtor, MessageTemplate, Notice
+from portal.models import (
+    Bucket,
+    Case,
+    Client,
+    Communication,
+    Debtor,
+    Document,
+    Invoice,
+    MessageTemplate,
+    Notice,
+)
 from portal.services import access_codes, debtor_access, ledger
 from portal.services.ledger import Balance
 
@@ -427,6 +438,45 @@ def _letter_html(draft: Draft, source: tuple[str, str] | None = None, *,
         page = {**context, "subject": subject, "body_html": text_to_html(body),
                 "labels": dunning_templates.labels(draft.language)}
         return _layout("documents/letter.html").render(page)
+
+
+@dataclass(frozen=True)
+class InvoicePdf:
+    filename: str  # as the debtor sees it attached: invoice-<number>.pdf
+    data: bytes
+    uploaded: bool  # the client's own PDF; else made from the claim data
+
+
+def render_invoice_pdfs(draft: Draft, *, only: Invoice | None = None) -> list[InvoicePdf]:
+    """The invoices of the draft's cases as PDFs (`only` that one), in the order of its
+    invoice table: each the PDF its client handed over, else one made from the claim data
+    (templates/documents/invoice.html). The "invoice" step sends these on the client's
+    behalf."""
+    made: list[InvoicePdf] = []
+    context: dict | None = None
+    for case in draft.cases:
+        for invoice in case.invoices:
+            if only is not None and invoice.id != only.id:
+                continue
+            filename = f"invoice-{safe_filename(invoice.number)}.pdf"
+            if invoice.document_id is not None:
+                document = db.session.get(Document, invoice.document_id)
+                made.append(InvoicePdf(filename, read_document(document), uploaded=True))
+                continue
+            if context is None:
+                context = context_for(draft)
+            made.append(InvoicePdf(filename, _invoice_pdf(draft, context, case, invoice),
+                                   uploaded=False))
+    return made
+
+
+def _invoice_pdf(draft: Draft, context: dict, case: Case, invoice: Invoice) -> bytes:
+    with force_locale(DOCUMENT_LOCALES[draft.language]):
+        facts = next(row for row in context["cases"] if row["reference"] == case.reference)
+        page = {**context, "case": facts, "labels": dunning_templates.labels(draft.language),
+                "invoice": next(row for row in facts["invoices"]
+                                if row["number"] == invoice.number)}
+        return html_to_pdf(_layout("documents/invoice.html").render(page))
 
 
 def _layout(name: str) -> Template:
