@@ -54,14 +54,17 @@ def _readable(data: bytes) -> bool:
         return False
 
 
-def invoice_pdf(case: Case, invoice: Invoice) -> notices.InvoicePdf:
+def invoice_pdf(case: Case, invoice: Invoice, *, with_access_code: bool = True
+                ) -> notices.InvoicePdf:
     """The invoice as its PDF would go out now: the client's, else one made from the claim
-    data (with a placeholder where the case has no access code yet)."""
+    data (with a placeholder where the case has no access code yet, or, without
+    `with_access_code`, always: a client's download must not show the debtor's key)."""
     draft = notices.Draft(
         debtor=case.debtor, client=case.client, cases=(case,), action=StepAction.INVOICE,
         channel=Channel.LETTER, template_key="invoice",
         language=notices.document_language(case.debtor.language), dated=notices.agency_today(),
         preview=True,
     )
-    [pdf] = notices.render_invoice_pdfs(draft, only=invoice)
+    [pdf] = notices.render_invoice_pdfs(draft, only=invoice,
+                                        with_access_code=with_access_code)
     return pdf

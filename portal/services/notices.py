@@ -447,11 +447,13 @@ class InvoicePdf:
     uploaded: bool  # the client's own PDF; else made from the claim data
 
 
-def render_invoice_pdfs(draft: Draft, *, only: Invoice | None = None) -> list[InvoicePdf]:
+def render_invoice_pdfs(draft: Draft, *, only: Invoice | None = None,
+                        with_access_code: bool = True) -> list[InvoicePdf]:
     """The invoices of the draft's cases as PDFs (`only` that one), in the order of its
     invoice table: each the PDF its client handed over, else one made from the claim data
     (templates/documents/invoice.html). The "invoice" step sends these on the client's
-    behalf."""
+    behalf. Without `with_access_code` a made one shows a placeholder for the debtor's code
+    (for a client's download: the code is the debtor's key to the portal)."""
     made: list[InvoicePdf] = []
     context: dict | None = None
     for case in draft.cases:
@@ -465,6 +467,9 @@ def render_invoice_pdfs(draft: Draft, *, only: Invoice | None = None) -> list[In
                 continue
             if context is None:
                 context = context_for(draft)
+                if not with_access_code:
+                    context["cases"] = [{**row, "access_code": PREVIEW_CODE}
+                                        for row in context["cases"]]
             made.append(InvoicePdf(filename, _invoice_pdf(draft, context, case, invoice),
                                    uploaded=False))
     return made
