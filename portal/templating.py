@@ -190,6 +190,13 @@ def iban(value: str | None) -> str:
     return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
 
 
+def file_size(n: int) -> str:
+    """A size limit as people read it: 10 MB, 512 KB (whole units, at least 1 KB)."""
+    if n >= 1024 * 1024:
+        return f"{n // (1024 * 1024)} MB"
+    return f"{max(n // 1024, 1)} KB"
+
+
 def commission_rate(basis_points: int) -> str:
     """Hundredths of a percent as the reader writes a rate: 1500 -> 15 %, 1250 -> 12,5 %."""
     return f"{format_decimal(Decimal(basis_points) / 100, format='#,##0.##')} %"

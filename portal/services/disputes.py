@@ -39,6 +39,7 @@ from portal.models import (
 )
 from portal.queue import enqueue_after_commit
 from portal.services import audit, case_status, ledger
+from portal.templating import file_size
 
 MAX_DESCRIPTION = 5000
 SEND_RECEIVED = "portal.jobs.disputes.send_dispute_received"
@@ -117,14 +118,8 @@ def _rejection_message(rejection: evidence.Rejection, max_bytes: int) -> str:
     if rejection.problem == evidence.Problem.EMPTY:
         return _("%(name)s is empty.", name=name)
     if rejection.problem == evidence.Problem.TOO_LARGE:
-        return _("%(name)s is larger than %(size)s.", name=name, size=_size(max_bytes))
+        return _("%(name)s is larger than %(size)s.", name=name, size=file_size(max_bytes))
     return _("%(name)s is not a PDF or a photo.", name=name)
-
-
-def _size(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n // (1024 * 1024)} MB"
-    return f"{max(n // 1024, 1)} KB"
 
 
 def resolve(

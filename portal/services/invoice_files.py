@@ -17,6 +17,7 @@ from portal.documents.storage import save_document
 from portal.domain import evidence
 from portal.models import Case, Channel, Document, DocumentKind, Invoice, StepAction, User
 from portal.services import audit, notices
+from portal.templating import file_size
 
 MAX_BYTES = 10 * 1024 * 1024
 
@@ -32,8 +33,8 @@ def attach_pdf(invoice: Invoice, filename: str, data: bytes, *, user: User | Non
     if not data:
         raise InvoicePdfRejected(_("The file is empty."))
     if len(data) > max_bytes:
-        raise InvoicePdfRejected(_("The file is larger than %(size)s MB.",
-                                   size=max_bytes // (1024 * 1024)))
+        raise InvoicePdfRejected(_("The file is larger than %(size)s.",
+                                   size=file_size(max_bytes)))
     if evidence.sniff(data) != "application/pdf" or not _readable(data):
         raise InvoicePdfRejected(_("The file is not a PDF."))
     name = filename if filename.lower().endswith(".pdf") else f"invoice-{invoice.number}.pdf"
