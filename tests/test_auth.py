@@ -124,6 +124,9 @@ PAGES = {
     "/agency/clients/{client}/policy": (200, 403, 403, 403, LOGIN, LOGIN),
     "/client/arrangements":            (403, 403, 403, 200, LOGIN, LOGIN),
     "/client/cases/{case}/evidence/{document}": (403, 403, 403, 200, LOGIN, LOGIN),
+    "/client/cases/{case}/invoices/{invoice}/pdf": (403, 403, 403, 200, LOGIN, LOGIN),
+    "/agency/cases/{case}/invoices/{invoice}/pdf": (200, 200, 200, 403, LOGIN, LOGIN),
+    "/pay/cases/{case}/invoices/{invoice}/pdf": (PAY, PAY, PAY, PAY, 200, PAY),
     "/agency/settings/":               (200, 403, 403, 403, LOGIN, LOGIN),
     "/agency/settings/call-reasons":   (200, 403, 403, 403, LOGIN, LOGIN),
     "/agency/settings/call-scripts":   (200, 403, 403, 403, LOGIN, LOGIN),
@@ -181,7 +184,8 @@ def test_every_page_is_in_the_matrix(app):
              "payment_id": "{payment}", "ref": "{ref}", "client_id": "{client}",
              "task_id": "{task}", "batch_id": "{batch}", "report_id": "{report}",
              "reference": "{reference}", "statement_id": "{statement}",
-             "remittance_run_id": "{remittance_run}", "remittance_id": "{remittance}"}
+             "remittance_run_id": "{remittance_run}", "remittance_id": "{remittance}",
+             "invoice_id": "{invoice}"}
     guarded = {
         re.sub(r"<(?:\w+:)?(\w+)>", lambda m: names[m.group(1)], rule.rule)
         for rule in app.url_map.iter_rules()
@@ -278,7 +282,7 @@ def visitor(app, client, make, login):
                 "client": case.client_id, "task": task.id, "batch": batch.id,
                 "report": report.id, "reference": case.reference,
                 "statement": statement.id, "remittance_run": remittance.run_id,
-                "remittance": remittance.id}
+                "remittance": remittance.id, "invoice": case.invoices[0].id}
 
     return _visitor
 

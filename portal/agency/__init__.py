@@ -31,6 +31,7 @@ from portal.agency import (  # noqa: E402,F401  (the routes register themselves)
     client_reports,
     clients,
     disputes,
+    invoices,
     queue,
     remittances,
     views,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from portal.api.claims import MAX_INVOICES
+from portal.services.invoice_files import MAX_BYTES as PDF_MAX_BYTES
 
 Schema = dict[str, Any]
 
@@ -32,7 +33,8 @@ SCHEMAS: dict[str, Schema] = {
         "properties": {
             "error": {"type": "string", "description": "A stable code: unauthorized, "
                       "not_found, validation_failed, already_handed_over, "
-                      "idempotency_key_reused, rate_limited."},
+                      "idempotency_key_reused, unsupported_media_type, case_closed, "
+                      "pdf_rejected, too_large, rate_limited."},
             "message": {"type": "string", "description": "The problem in plain words."},
             "fields": {"type": "object", "additionalProperties": {"type": "string"},
                        "description": "Per field path (debtor.email, invoices[0].due_date): "
@@ -66,6 +68,22 @@ SCHEMAS: dict[str, Schema] = {
             "description": {"type": ["string", "null"], "maxLength": 500},
         },
     },
+    "CaseInvoice": {"allOf": [_ref("Invoice"), {"type": "object", "properties": {
+        "has_pdf": {"type": "boolean", "description": "Whether you put your own PDF of this "
+                    "invoice; the invoice step sends it, else one made from these fields."},
+    }}]},
+    "InvoicePdf": {
+        "type": "object",
+        "properties": {
+            "invoice": {"type": "string", "description": "The invoice number."},
+            "document_id": {"type": "integer", "description": "The stored PDF."},
+            "sha256": {"type": "string", "description": "Hex SHA-256 of the bytes kept: "
+                       "compare it with your file's."},
+            "size": {"type": "integer", "description": "Bytes."},
+            "replaced": {"type": "boolean", "description": "An earlier PDF of yours was "
+                         "replaced (it stays on record for what was sent with it)."},
+        },
+    },
     "ClaimRequest": {
         "type": "object", "required": ["debtor", "invoices"],
         "properties": {"debtor": _ref("Debtor"),
@@ -85,7 +103,7 @@ SCHEMAS: dict[str, Schema] = {
             "balance": {"type": "object", "properties": {
                 "charged": BUCKETS, "outstanding": BUCKETS,
                 "outstanding_total": CENTS, "paid": CENTS}},
-            "invoices": {"type": "array", "items": _ref("Invoice")},
+            "invoices": {"type": "array", "items": _ref("CaseInvoice")},
             "last_action": {"type": ["object", "null"], "properties": {
                 "at": {"type": "string", "format": "date-time"},
                 "action": {"type": "string"}, "summary": {"type": "string"}}},
@@ -149,6 +167,32 @@ PATHS: dict[str, Schema] = {
         "responses": {"200": _json(_ref("Case"), "The case."), "401": UNAUTHORIZED,
                       "404": _problem("No such case, or another client's."),
                       "429": RATE_LIMITED},
+    }},
+    "/cases/{reference}/invoices/{number}/pdf": {"put": {
+        "operationId": "putInvoicePdf",
+        "summary": "Your own PDF of an invoice; the invoice step sends it from now on.",
+        "description": "The body is the PDF itself (not a form). A new PDF replaces the old "
+                       "one for what is sent next. The bytes must be a PDF that opens, of "
+                       f"at most {PDF_MAX_BYTES // (1024 * 1024)} MB; the case must be open.",
+        "parameters": [{"name": "reference", "in": "path", "required": True,
+                        "schema": {"type": "string"}},
+                       {"name": "number", "in": "path", "required": True,
+                        "schema": {"type": "string"},
+                        "description": "The invoice number, URL-encoded (a / as %2F)."}],
+        "requestBody": {"required": True, "content": {"application/pdf": {
+            "schema": {"type": "string", "contentMediaType": "application/pdf"}}}},
+        "responses": {
+            "200": _json(_ref("InvoicePdf"), "Kept; it replaced your earlier PDF."),
+            "201": _json(_ref("InvoicePdf"), "Kept; the invoice's first PDF of yours."),
+            "401": UNAUTHORIZED,
+            "404": _problem("No such case or invoice number, or another client's."),
+            "409": _problem("The case is closed."),
+            "413": _problem("The body is larger than the server accepts."),
+            "415": _problem("The Content-Type is not application/pdf."),
+            "422": _problem("Empty, too large, not a PDF, or a PDF that cannot be read; "
+                            "nothing was kept."),
+            "429": RATE_LIMITED,
+        },
     }},
     "/payments": {"get": {
         "operationId": "listPayments",

@@ -1,4 +1,5 @@
-"""The API's endpoints: hand over a claim, read a case, list payments, the OpenAPI document."""
+"""The API's endpoints: hand over a claim, read a case, put an invoice's PDF, list payments,
+the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from portal.api.claims import read_claim
 from portal.api.openapi import document
 from portal.extensions import db
 from portal.models import AuditEvent, Bucket, Case, Client, EntryCause, LedgerEntry
-from portal.services import api_claims, ledger
+from portal.services import api_claims, invoice_files, ledger
 from portal.services.notices import agency_today
 
 PAGE_SIZE = 100
@@ -78,15 +79,47 @@ def _hand_over(body) -> tuple[int, dict]:
     return 201, case_json(case)
 
 
+def _own_case(reference: str) -> Case | None:
+    """The token's client's case; another client's answers like a missing one."""
+    return db.session.scalar(select(Case).where(Case.reference == reference,
+                                                Case.client_id == g.api_client_id))
+
+
 @bp.get("/cases/<reference>")
 def case(reference: str):
-    found = db.session.scalar(select(Case).where(Case.reference == reference,
-                                                 Case.client_id == g.api_client_id))
+    found = _own_case(reference)
     if found is None:
         return problem(404, "not_found", "There is no such case, or it is not yours.")
     answer = case_json(found)
     db.session.commit()  # the token's last use
     return jsonify(answer)
+
+
+# An invoice number may hold a slash (2026/0042): sent as %2F it reaches the route decoded.
+@bp.put("/cases/<reference>/invoices/<path:number>/pdf")
+def put_invoice_pdf(reference: str, number: str):
+    """The client's own PDF of an invoice, the raw bytes as the body; the "invoice" step
+    sends it from now on. 201 for the first, 200 when it replaces one."""
+    found = _own_case(reference)
+    invoice = next((i for i in found.invoices if i.number == number), None) if found else None
+    if invoice is None:
+        return problem(404, "not_found", "There is no such invoice on a case of yours.")
+    if request.mimetype != "application/pdf":
+        return problem(415, "unsupported_media_type",
+                       "Send the PDF itself as the body, with Content-Type: application/pdf.")
+    if not found.is_open:
+        return problem(409, "case_closed",
+                       "The case is closed; its invoices can no longer change.")
+    replaced = invoice.document_id is not None
+    try:
+        document = invoice_files.attach_pdf(invoice, "", request.get_data(), user=None)
+    except invoice_files.InvoicePdfRejected as rejected:
+        db.session.rollback()
+        return problem(422, "pdf_rejected", str(rejected))
+    answer = {"invoice": invoice.number, "document_id": document.id,
+              "sha256": document.sha256, "size": document.size, "replaced": replaced}
+    db.session.commit()
+    return jsonify(answer), 200 if replaced else 201
 
 
 def case_json(case: Case) -> dict:
@@ -110,7 +143,8 @@ def case_json(case: Case) -> dict:
         },
         "invoices": [{"number": i.number, "invoice_date": i.invoice_date.isoformat(),
                       "due_date": i.due_date.isoformat(), "amount_cents": i.amount_cents,
-                      "currency": i.currency, "description": i.description}
+                      "currency": i.currency, "description": i.description,
+                      "has_pdf": i.document_id is not None}
                      for i in case.invoices],
         "last_action": {"at": last.occurred_at.isoformat(), "action": last.action,
                         "summary": last.summary} if last else None,

@@ -14,6 +14,7 @@ from portal.client import (  # noqa: E402,F401  (the routes register themselves)
     disputes,
     follow,
     imports,
+    invoices,
     remittances,
     reports,
     views,

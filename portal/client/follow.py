@@ -85,13 +85,13 @@ def _line(values) -> str:
 
 # -- actions on one case ------------------------------------------------------------------
 
-def _done(case: Case, message: str):
+def action_done(case: Case, message: str):
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("client.case", case_id=case.id))
 
 
-def _refused(case: Case, refused: Exception):
+def action_refused(case: Case, refused: Exception):
     """Nothing was saved: the case page again with the reason, as 422."""
     from portal.client.views import case as case_page
 
@@ -107,8 +107,8 @@ def _act(case: Case, action, message: str):
     try:
         action()
     except (client_actions.ActionRefused, DisputeRefused) as refused:
-        return _refused(case, refused)
-    return _done(case, message)
+        return action_refused(case, refused)
+    return action_done(case, message)
 
 
 @bp.post("/cases/<int:case_id>/hold")
@@ -117,7 +117,8 @@ def hold_case(case_id: int):
     try:
         until = date.fromisoformat(request.form.get("until", ""))
     except ValueError:
-        return _refused(case, client_actions.ActionRefused(_("Please enter an end date.")))
+        return action_refused(case,
+                              client_actions.ActionRefused(_("Please enter an end date.")))
     return _act(case, lambda: client_actions.put_on_hold(
         case, until, user=current_user, today=agency_today()), _("The case is on hold."))
 

@@ -37,6 +37,7 @@ def load_case(case_id: int) -> Case:
 from portal.debtor import (  # noqa: E402,F401  (the routes register themselves)
     arrangements,
     disputes,
+    invoices,
     letters,
     payments,
     views,

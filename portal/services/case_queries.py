@@ -61,6 +61,12 @@ def status_counts(stmt: Select) -> dict[str, int]:
     return {str(status): count for status, count in rows}
 
 
+def invoice_of(case: Case, invoice_id: int) -> Invoice | None:
+    """The case's own invoice with that id; another case's invoice is None (the view answers
+    404), so a URL cannot pair a case its user may see with an invoice of another case."""
+    return next((invoice for invoice in case.invoices if invoice.id == invoice_id), None)
+
+
 def timeline(case: Case, *, client_view: bool = False) -> list[AuditEvent]:
     stmt = select(AuditEvent).where(AuditEvent.case_id == case.id)
     if client_view:
