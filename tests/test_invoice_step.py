@@ -9,10 +9,10 @@ import re
 from email import message_from_bytes, policy
 
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.documents.pdf import html_to_pdf, page_count
-from portal.documents.storage import read_document
+from portal.documents.storage import document_path, read_document
 from portal.extensions import db
 from portal.jobs import delivery as jobs
 from portal.models import (
@@ -120,3 +120,18 @@ def test_a_made_invoice_for_the_clients_eyes_hides_the_debtors_access_code(app, 
     assert code in pdf_text(invoice_files.invoice_pdf(case, made).data)
     hidden = pdf_text(invoice_files.invoice_pdf(case, made, with_access_code=False).data)
     assert code not in hidden and notices.PREVIEW_CODE in hidden
+
+
+def test_a_clients_pdf_gone_from_disk_fails_the_notice_visibly_and_sends_nothing(
+    app, make, outbox
+):
+    notice, _own = invoice_notice(make, Channel.EMAIL)
+    invoice = notice.communications[0].case.invoices[0]
+    document_path(db.session.get(Document, invoice.document_id)).unlink()
+    documents_before = db.session.scalar(select(func.count()).select_from(Document))
+    assert jobs.deliver_notices([notice.id]) == {notice.id: "failed"}
+    assert outbox == []
+    db.session.expire_all()
+    failed = db.session.get(Notice, notice.id)
+    assert failed.document_id is None and "the file is missing" in failed.last_error
+    assert db.session.scalar(select(func.count()).select_from(Document)) == documents_before
