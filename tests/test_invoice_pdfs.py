@@ -104,7 +104,7 @@ def test_an_uploaded_pdf_is_kept_audited_and_downloaded(client, setup, own_pdf):
 
     page = client.get(f"/client/cases/{setup['case_id']}").get_data(as_text=True)
     assert f"Your PDF of invoice {record.number} is saved" in " ".join(flashes(page))
-    assert "your PDF" in page and "Replace your PDF" in page
+    assert "your own" in page and "Replace your PDF" in page
     download = client.get(pdf_url("client", setup["case_id"], first))
     assert_pdf_download(download)
     assert download.data == own_pdf
